@@ -1,0 +1,101 @@
+/** Every name the action shares with GitHub or AWS, spelled once. */
+
+/** Input names, exactly as in action.yml. */
+export enum Inputs {
+  Command = 'command',
+  AsgNames = 'asg-names',
+  AsgTags = 'asg-tags',
+  MaxParallel = 'max-parallel',
+  AwsRegion = 'aws-region',
+  SshUser = 'ssh-user',
+  SshPrivateKey = 'ssh-private-key',
+  SshPort = 'ssh-port',
+  SshAddress = 'ssh-address',
+  SshTimeout = 'ssh-timeout',
+  SshHostKeyChecking = 'ssh-host-key-checking',
+  SshKnownHosts = 'ssh-known-hosts',
+  Upload = 'upload',
+  UploadDir = 'upload-dir',
+  DeployScript = 'deploy-script',
+  DeployEnv = 'deploy-env',
+  DeployTimeout = 'deploy-timeout',
+  KeepInstances = 'keep-instances',
+  StopBeforeImage = 'stop-before-image',
+  AmiNamePrefix = 'ami-name-prefix',
+  AmiTags = 'ami-tags',
+  AmiTimeout = 'ami-timeout',
+  MinHealthyPercentage = 'min-healthy-percentage',
+  MaxHealthyPercentage = 'max-healthy-percentage',
+  InstanceWarmup = 'instance-warmup',
+  SkipMatching = 'skip-matching',
+  CheckpointPercentages = 'checkpoint-percentages',
+  CheckpointDelay = 'checkpoint-delay',
+  AutoRollback = 'auto-rollback',
+  Alarms = 'alarms',
+  BakeTime = 'bake-time',
+  ScaleInProtectedInstances = 'scale-in-protected-instances',
+  StandbyInstances = 'standby-instances',
+  WaitForRefresh = 'wait-for-refresh',
+  RefreshTimeout = 'refresh-timeout',
+  OnRefreshInProgress = 'on-refresh-in-progress',
+  CleanupKeep = 'cleanup-keep',
+  OrphanAge = 'orphan-age',
+  DryRun = 'dry-run',
+}
+
+/** Output names, exactly as in action.yml. */
+export enum Outputs {
+  Instances = 'instances',
+  Amis = 'amis',
+  LaunchTemplateVersions = 'launch-template-versions',
+  InstanceRefreshes = 'instance-refreshes',
+  Cleaned = 'cleaned',
+}
+
+/** Keys of what the main step hands to the post step (core.saveState / core.getState). */
+export enum State {
+  /** JSON array of temporary instance ids the post step must terminate. */
+  TemporaryInstances = 'temporary-instances',
+  /** JSON of the `setup` step's instances, read by a later `finalize` step. */
+  SetupResult = 'setup-result',
+  /** The AWS region the main step used, so the post step talks to the same one. */
+  Region = 'region',
+  /** 'true' when the user asked to keep the temporary instances. */
+  KeepInstances = 'keep-instances',
+  /** Path of the private key file, removed by the post step if still there. */
+  KeyFile = 'key-file',
+}
+
+/**
+ * Tags we put on everything we create. Cleanup only ever touches resources that carry
+ * `Managed`, so a user's own AMIs and templates are safe by construction.
+ */
+export const Tags = {
+  Managed: 'asg-rolling:managed',
+  /** `temporary-instance` or `ami`: what the resource is to us. */
+  Role: 'asg-rolling:role',
+  RunId: 'asg-rolling:run-id',
+  Groups: 'asg-rolling:groups',
+  SourceImage: 'asg-rolling:source-image',
+  Commit: 'asg-rolling:commit',
+  Version: 'asg-rolling:version',
+} as const;
+
+export const Roles = {
+  TemporaryInstance: 'temporary-instance',
+  Ami: 'ami',
+} as const;
+
+/** Prefix of the VersionDescription of launch template versions we create: how cleanup knows them. */
+export const VersionDescriptionPrefix = 'asg-rolling';
+
+/** Statuses after which an Instance Refresh never changes again. Only Successful is success. */
+export const TerminalRefreshStatuses: ReadonlySet<string> = new Set([
+  'Successful',
+  'Failed',
+  'Cancelled',
+  'RollbackSuccessful',
+  'RollbackFailed',
+]);
+
+export const ActionName = 'asg-rolling';

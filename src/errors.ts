@@ -1,0 +1,25 @@
+/** The message of anything thrown, Error or not, for logs and annotations. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'string') return error;
+  try {
+    return JSON.stringify(error) ?? String(error);
+  } catch {
+    return String(error);
+  }
+}
+
+/** Wraps an error with what was being attempted, keeping the original as `cause`. */
+export function wrapError(doing: string, error: unknown): Error {
+  return new Error(`${doing}: ${errorMessage(error)}`, { cause: error });
+}
+
+/** An error thrown by the SDK carries the AWS error code in `name`. */
+export function awsErrorCode(error: unknown): string | undefined {
+  if (error && typeof error === 'object') {
+    const e = error as { name?: unknown; Code?: unknown };
+    if (typeof e.Code === 'string') return e.Code;
+    if (typeof e.name === 'string') return e.name;
+  }
+  return undefined;
+}

@@ -1,0 +1,2 @@
+/** The post step: terminate what the main step left behind. */
+export async function run(): Promise<void> {}

@@ -75,10 +75,16 @@ export const Tags = {
   /** `temporary-instance` or `ami`: what the resource is to us. */
   Role: 'asg-rolling:role',
   RunId: 'asg-rolling:run-id',
+  /** Comma-separated group names the resource was made for. */
   Groups: 'asg-rolling:groups',
+  /** Comma-separated launch template ids whose new versions use this AMI (cleanup keeps per template). */
+  LaunchTemplates: 'asg-rolling:launch-templates',
   SourceImage: 'asg-rolling:source-image',
   Commit: 'asg-rolling:commit',
+  /** The action's version that made it. */
   Version: 'asg-rolling:version',
+  /** ISO time of creation, so orphaned temporary instances can be aged without trusting LaunchTime alone. */
+  CreatedAt: 'asg-rolling:created-at',
 } as const;
 
 export const Roles = {

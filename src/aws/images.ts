@@ -1,0 +1,62 @@
+/** EC2 image calls: create the AMI of a temporary instance and describe many images at once. */
+import {
+  CreateImageCommand,
+  paginateDescribeImages,
+  type EC2Client,
+  type Image,
+  type Tag as Ec2Tag,
+} from '@aws-sdk/client-ec2';
+import { wrapError } from '../errors.js';
+import { chunk } from './instances.js';
+
+export interface CreateImageOptions {
+  readonly instanceId: string;
+  readonly name: string;
+  readonly description: string;
+  /** Put on the image and its snapshots. */
+  readonly tags: readonly Ec2Tag[];
+  /** True when the instance is still running: image it without the reboot. */
+  readonly noReboot: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** Starts an AMI from an instance; the image is `pending` until its snapshots are complete. */
+export async function createImage(ec2: EC2Client, options: CreateImageOptions): Promise<string> {
+  try {
+    const result = await ec2.send(
+      new CreateImageCommand({
+        InstanceId: options.instanceId,
+        Name: options.name,
+        Description: options.description,
+        NoReboot: options.noReboot,
+        TagSpecifications: [
+          { ResourceType: 'image', Tags: [...options.tags] },
+          { ResourceType: 'snapshot', Tags: [...options.tags] },
+        ],
+      }),
+      options.signal ? { abortSignal: options.signal } : {},
+    );
+    if (!result.ImageId) throw new Error('CreateImage returned no image id');
+    return result.ImageId;
+  } catch (error) {
+    throw wrapError(`Could not create an image of ${options.instanceId}`, error);
+  }
+}
+
+/**
+ * Our own images among the given ids, by id. An `image-id` filter, not ImageIds: an id AWS does not
+ * list yet must not fail the batch.
+ */
+export async function describeImages(ec2: EC2Client, ids: readonly string[]): Promise<Map<string, Image>> {
+  const found = new Map<string, Image>();
+  for (const part of chunk(ids, 200)) {
+    const pages = paginateDescribeImages(
+      { client: ec2, pageSize: 1000 },
+      { Owners: ['self'], Filters: [{ Name: 'image-id', Values: part }] },
+    );
+    for await (const page of pages) {
+      for (const image of page.Images ?? []) if (image.ImageId) found.set(image.ImageId, image);
+    }
+  }
+  return found;
+}

@@ -1,0 +1,96 @@
+/** Launch template calls: resolve the versions groups use, add a version with a new AMI, promote it. */
+import {
+  CreateLaunchTemplateVersionCommand,
+  ModifyLaunchTemplateCommand,
+  paginateDescribeLaunchTemplateVersions,
+  type EC2Client,
+  type LaunchTemplateVersion,
+} from '@aws-sdk/client-ec2';
+import { errorMessage, wrapError } from '../errors.js';
+import type { VersionRequest } from '../plan.js';
+
+/** The versions of one template, or why they could not be read (that template's groups fail). */
+export type TemplateVersionsResult = readonly LaunchTemplateVersion[] | { readonly error: string };
+
+/**
+ * One DescribeLaunchTemplateVersions per template, asking for every version its groups need at once
+ * ($Latest, $Default and numbers). ResolveAlias turns `resolve:ssm:` image ids into real ones.
+ */
+export async function describeTemplateVersions(
+  ec2: EC2Client,
+  requests: readonly VersionRequest[],
+): Promise<Map<string, TemplateVersionsResult>> {
+  const results = new Map<string, TemplateVersionsResult>();
+  await Promise.all(
+    requests.map(async (request) => {
+      try {
+        const versions: LaunchTemplateVersion[] = [];
+        const pages = paginateDescribeLaunchTemplateVersions(
+          { client: ec2 },
+          {
+            ...(request.launchTemplateId
+              ? { LaunchTemplateId: request.launchTemplateId }
+              : { LaunchTemplateName: request.launchTemplateName }),
+            Versions: [...request.versions],
+            ResolveAlias: true,
+          },
+        );
+        for await (const page of pages) versions.push(...(page.LaunchTemplateVersions ?? []));
+        results.set(request.key, versions);
+      } catch (error) {
+        results.set(request.key, {
+          error: `Could not describe launch template ${request.launchTemplateId ?? request.launchTemplateName}: ${errorMessage(error)}`,
+        });
+      }
+    }),
+  );
+  return results;
+}
+
+export interface NewVersionOptions {
+  readonly launchTemplateId: string;
+  /** The version the groups use today: everything but the image is copied from it. */
+  readonly sourceVersion: number;
+  readonly imageId: string;
+  readonly description: string;
+}
+
+/** Adds a version that differs from the source version only by its ImageId; returns its number. */
+export async function createTemplateVersion(ec2: EC2Client, options: NewVersionOptions): Promise<number> {
+  try {
+    const result = await ec2.send(
+      new CreateLaunchTemplateVersionCommand({
+        LaunchTemplateId: options.launchTemplateId,
+        SourceVersion: String(options.sourceVersion),
+        VersionDescription: options.description.slice(0, 255),
+        LaunchTemplateData: { ImageId: options.imageId },
+      }),
+    );
+    const version = result.LaunchTemplateVersion?.VersionNumber;
+    if (version === undefined) throw new Error('no version number returned');
+    return version;
+  } catch (error) {
+    throw wrapError(`Could not create a version of launch template ${options.launchTemplateId}`, error);
+  }
+}
+
+/** Makes a version the template's default, for groups (and other users) that follow `$Default`. */
+export async function setDefaultVersion(
+  ec2: EC2Client,
+  launchTemplateId: string,
+  version: number,
+): Promise<void> {
+  try {
+    await ec2.send(
+      new ModifyLaunchTemplateCommand({
+        LaunchTemplateId: launchTemplateId,
+        DefaultVersion: String(version),
+      }),
+    );
+  } catch (error) {
+    throw wrapError(
+      `Could not make version ${version} the default of launch template ${launchTemplateId}`,
+      error,
+    );
+  }
+}

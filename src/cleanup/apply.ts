@@ -1,0 +1,235 @@
+/**
+ * Carries out a cleanup plan. Order is what keeps it safe when some deletions fail: versions first,
+ * then only the AMIs whose every referencing version is really gone, then only the snapshots whose
+ * every image is really gone. Each failure is reported and the rest continues.
+ */
+import {
+  DeleteLaunchTemplateVersionsCommand,
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import pLimit from 'p-limit';
+import { awsErrorCode, errorMessage } from '../errors.js';
+import type { Runtime } from '../runtime.js';
+import { chunk } from './inventory.js';
+import type { CleanupPlan, VersionDeletion } from './policy.js';
+import type { CleanedItem, CleanupFailure, CleanupReport, KeptItem } from './types.js';
+
+/** DeleteLaunchTemplateVersions accepts at most this many versions per call. */
+export const VersionsPerCall = 200;
+/** TerminateInstances ids per call. */
+const InstancesPerCall = 100;
+/** Deregistrations and snapshot deletions in flight at once: one call each, well under EC2's rate. */
+const DeleteConcurrency = 4;
+
+/** Error codes meaning the resource is already gone: what we wanted, not a failure. */
+const GoneCodes = new Set([
+  'InvalidAMIID.NotFound',
+  'InvalidAMIID.Unavailable',
+  'InvalidSnapshot.NotFound',
+  'InvalidInstanceID.NotFound',
+  'launchTemplateVersionDoesNotExist',
+]);
+
+type Clients = Pick<Runtime, 'ec2' | 'log' | 'signal'>;
+
+/** Performs the plan (or, with dryRun, only reports it) and returns what was deleted, kept and failed. */
+export async function applyCleanup(
+  plan: CleanupPlan,
+  options: { dryRun: boolean },
+  rt: Clients,
+): Promise<CleanupReport> {
+  const report: CleanupReport = { deleted: [], kept: [...plan.kept], failures: [] };
+  if (options.dryRun) {
+    const items: CleanedItem[] = [
+      ...plan.versions.map((v) => item('launch-template-version', v.id, v.reason, true)),
+      ...plan.instances.map((i) => item('instance', i.id, i.reason, true)),
+      ...plan.images.map((i) => item('ami', i.id, i.reason, true)),
+      ...plan.snapshots.map((s) => item('snapshot', s.id, s.reason, true)),
+    ];
+    for (const cleaned of items) rt.log.info(`Would delete ${cleaned.kind} ${cleaned.id}: ${cleaned.reason}`);
+    report.deleted.push(...items);
+    return report;
+  }
+  const run = new Run(report, rt);
+
+  const gone = new Set<string>();
+  if (run.proceed()) for (const id of await run.deleteVersions(plan.versions)) gone.add(id);
+  if (run.proceed()) await run.terminate(plan.instances);
+
+  const deregistered = new Set<string>();
+  if (run.proceed()) {
+    const ready = plan.images.filter((image) => {
+      const left = image.requires.filter((id) => !gone.has(id));
+      if (left.length === 0) return true;
+      run.keep({
+        kind: 'ami',
+        id: image.id,
+        reason: `still used by ${left.join(', ')}, which could not be deleted`,
+      });
+      return false;
+    });
+    await run.each(
+      ready,
+      'ami',
+      (id, abortSignal) => rt.ec2.send(new DeregisterImageCommand({ ImageId: id }), { abortSignal }),
+      deregistered,
+    );
+  }
+  if (run.proceed()) {
+    const ready = plan.snapshots.filter((snapshot) => snapshot.requires.every((id) => deregistered.has(id)));
+    for (const skipped of plan.snapshots.filter((s) => !ready.includes(s))) {
+      rt.log.info(`Keeping snapshot ${skipped.id}: its image is still registered`);
+    }
+    await run.each(
+      ready,
+      'snapshot',
+      (id, abortSignal) => rt.ec2.send(new DeleteSnapshotCommand({ SnapshotId: id }), { abortSignal }),
+      new Set(),
+    );
+  }
+  return report;
+}
+
+/** The AWS error code in front of the message, since the code is what a user searches for. */
+function describe(error: unknown): string {
+  const code = awsErrorCode(error);
+  const message = errorMessage(error);
+  return code && code !== 'Error' && !message.startsWith(code) ? `${code}: ${message}` : message;
+}
+
+function item(kind: CleanedItem['kind'], id: string, reason: string, dryRun: boolean): CleanedItem {
+  return { kind, id, reason, dryRun };
+}
+
+/** One real (not dry) cleanup run: records every outcome in the report as it happens. */
+class Run {
+  constructor(
+    private readonly report: CleanupReport,
+    private readonly rt: Clients,
+  ) {}
+
+  /** False once the run is cancelled: nothing new starts, what is done stays reported. */
+  proceed(): boolean {
+    if (!this.rt.signal.aborted) return true;
+    this.rt.log.warning('Cleanup stopped early: the run was cancelled.');
+    return false;
+  }
+
+  keep(kept: KeptItem): void {
+    this.rt.log.info(`Keeping ${kept.kind} ${kept.id}: ${kept.reason}`);
+    this.report.kept.push(kept);
+  }
+
+  deleted(kind: CleanedItem['kind'], id: string, reason: string): void {
+    this.rt.log.info(`Deleted ${kind} ${id}: ${reason}`);
+    this.report.deleted.push(item(kind, id, reason, false));
+  }
+
+  fail(kind: string, id: string, error: string): void {
+    this.rt.log.warning(`Could not delete ${kind} ${id}: ${error}`);
+    this.report.failures.push({ kind, id, error } satisfies CleanupFailure);
+  }
+
+  /** Deletes versions per template, at most 200 a call; returns the ids that are gone. */
+  async deleteVersions(versions: readonly VersionDeletion[]): Promise<string[]> {
+    const gone: string[] = [];
+    const byTemplate = new Map<string, VersionDeletion[]>();
+    for (const v of versions) byTemplate.set(v.templateId, [...(byTemplate.get(v.templateId) ?? []), v]);
+    for (const [templateId, list] of byTemplate) {
+      for (const batch of chunk(list, VersionsPerCall)) {
+        const byNumber = new Map(batch.map((v) => [v.version, v]));
+        try {
+          const out = await this.rt.ec2.send(
+            new DeleteLaunchTemplateVersionsCommand({
+              LaunchTemplateId: templateId,
+              Versions: batch.map((v) => String(v.version)),
+            }),
+            { abortSignal: this.rt.signal },
+          );
+          for (const ok of out.SuccessfullyDeletedLaunchTemplateVersions ?? []) {
+            const v = byNumber.get(ok.VersionNumber ?? -1);
+            if (!v) continue;
+            this.deleted('launch-template-version', v.id, v.reason);
+            gone.push(v.id);
+          }
+          for (const bad of out.UnsuccessfullyDeletedLaunchTemplateVersions ?? []) {
+            const v = byNumber.get(bad.VersionNumber ?? -1);
+            if (!v) continue;
+            const code = bad.ResponseError?.Code ?? 'unexpectedError';
+            if (GoneCodes.has(code)) gone.push(v.id);
+            else
+              this.fail(
+                'launch-template-version',
+                v.id,
+                `${code}: ${bad.ResponseError?.Message ?? ''}`.trim(),
+              );
+          }
+        } catch (error) {
+          for (const v of batch) this.fail('launch-template-version', v.id, describe(error));
+        }
+      }
+    }
+    return gone;
+  }
+
+  /** Terminates orphans in batches; a refused batch is retried one by one so each failure is named. */
+  async terminate(instances: readonly { id: string; reason: string }[]): Promise<void> {
+    for (const batch of chunk(instances, InstancesPerCall)) {
+      try {
+        await this.rt.ec2.send(new TerminateInstancesCommand({ InstanceIds: batch.map((i) => i.id) }), {
+          abortSignal: this.rt.signal,
+        });
+        for (const instance of batch) this.deleted('instance', instance.id, instance.reason);
+      } catch (error) {
+        if (batch.length === 1) {
+          this.failOrGone('instance', batch[0]?.id ?? '', error);
+          continue;
+        }
+        await this.each(
+          batch,
+          'instance',
+          (id, abortSignal) =>
+            this.rt.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }), { abortSignal }),
+          new Set(),
+        );
+      }
+    }
+  }
+
+  /** One call per item, a few at once; successes go into `done`. */
+  async each(
+    items: readonly { id: string; reason: string }[],
+    kind: CleanedItem['kind'],
+    call: (id: string, abortSignal: AbortSignal) => Promise<unknown>,
+    done: Set<string>,
+  ): Promise<void> {
+    const limit = pLimit(DeleteConcurrency);
+    await Promise.all(
+      items.map((entry) =>
+        limit(async () => {
+          if (this.rt.signal.aborted) return;
+          try {
+            await call(entry.id, this.rt.signal);
+            this.deleted(kind, entry.id, entry.reason);
+            done.add(entry.id);
+          } catch (error) {
+            if (this.failOrGone(kind, entry.id, error)) done.add(entry.id);
+          }
+        }),
+      ),
+    );
+  }
+
+  /** Records a failure unless the error says the resource is already gone; true when gone. */
+  private failOrGone(kind: string, id: string, error: unknown): boolean {
+    const code = awsErrorCode(error);
+    if (code && GoneCodes.has(code)) {
+      this.rt.log.debug(`${kind} ${id} was already gone`);
+      return true;
+    }
+    this.fail(kind, id, describe(error));
+    return false;
+  }
+}

@@ -1,0 +1,353 @@
+/**
+ * The cleanup decision, as a pure function of the inventory: what goes, what stays and why. Keeping
+ * it free of AWS and of the clock makes every safety rule a table test.
+ */
+import { Roles, Tags, VersionDescriptionPrefix } from '../constants.js';
+import type {
+  GroupReference,
+  ImageInfo,
+  InstanceInfo,
+  Inventory,
+  KeptItem,
+  TemplateInfo,
+  VersionInfo,
+} from './types.js';
+
+export interface PolicyOptions {
+  keep: number;
+  orphanAgeMinutes: number;
+  runId: string;
+  /** Milliseconds since the epoch, for the age of orphans. */
+  now: number;
+}
+
+export interface VersionDeletion {
+  /** `lt-…:7` */
+  id: string;
+  templateId: string;
+  version: number;
+  reason: string;
+}
+
+export interface ImageDeregistration {
+  id: string;
+  reason: string;
+  /**
+   * Ids of the versions being deleted that still use this image: if any of them could not be
+   * deleted, the image is still in use and must stay.
+   */
+  requires: string[];
+}
+
+export interface SnapshotDeletion {
+  id: string;
+  reason: string;
+  /** The images (all being deregistered) that use the snapshot; each must be gone first. */
+  requires: string[];
+}
+
+export interface InstanceTermination {
+  id: string;
+  reason: string;
+}
+
+/** What to delete, in the order it must go, and what stays with its reasons. */
+export interface CleanupPlan {
+  versions: VersionDeletion[];
+  images: ImageDeregistration[];
+  snapshots: SnapshotDeletion[];
+  instances: InstanceTermination[];
+  kept: KeptItem[];
+}
+
+/** States in which a temporary instance still costs money and can be terminated. */
+const OrphanStates = new Set(['pending', 'running', 'stopping', 'stopped']);
+
+/** How many users of a resource a reason names before it summarises the rest. */
+const ReasonsShown = 3;
+
+/** `lt-0abc:7`, the id of a version everywhere in the report. */
+export function versionId(templateId: string, version: number): string {
+  return `${templateId}:${version}`;
+}
+
+/** Splits a comma-separated tag value (Groups, LaunchTemplates) into its non-empty parts. */
+export function tagList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
+}
+
+/**
+ * Decides everything cleanup does. Never deletes: a version we did not create, a template's default
+ * or latest version, a version any group (or a group's instance) uses, the newest `keep` of our
+ * versions per template; an AMI that is not ours or out of scope, protected, not yet available, made
+ * by this run, used by a remaining version of any template, by a group or by a non-terminated
+ * instance, or among the newest `keep` of our AMIs per template; a snapshot another remaining image
+ * uses.
+ */
+export function planCleanup(inventory: Inventory, options: PolicyOptions): CleanupPlan {
+  const keep = Math.max(1, Math.floor(options.keep));
+  const templates = new Map(inventory.templates.map((t) => [t.id, t]));
+  const versions = new Map(inventory.versions.map((v) => [versionId(v.templateId, v.version), v]));
+  const referenced = resolveReferences(inventory.references, templates);
+
+  const versionPlan = planVersions({ inventory, templates, referenced, keep });
+  const deletedVersions = new Set(versionPlan.deletions.map((d) => d.id));
+  const imagePlan = planImages({
+    inventory,
+    versions,
+    referenced,
+    deletedVersions,
+    keep,
+    runId: options.runId,
+  });
+  const snapshots = planSnapshots(inventory, imagePlan.deregistrations);
+  const instances = planOrphans(inventory, options);
+  return {
+    versions: versionPlan.deletions,
+    images: imagePlan.deregistrations,
+    snapshots,
+    instances,
+    kept: [...versionPlan.kept, ...imagePlan.kept],
+  };
+}
+
+/** One group's use of a version: `how` is e.g. `LaunchTemplate, $Latest` or `instance i-…`. */
+interface Use {
+  group: string;
+  how: string;
+}
+
+/** Version id → how groups use it, with `$Latest`/`$Default` resolved against the template. */
+function resolveReferences(
+  references: readonly GroupReference[],
+  templates: ReadonlyMap<string, TemplateInfo>,
+): Map<string, Use[]> {
+  const used = new Map<string, Use[]>();
+  for (const ref of references) {
+    const template = templates.get(ref.templateId);
+    if (!template) continue;
+    const number = resolveVersion(ref.version, template);
+    if (number === undefined) continue;
+    const how = /^\d+$/.test(ref.version) ? ref.via : `${ref.via}, ${ref.version}`;
+    push(used, versionId(template.id, number), { group: ref.group, how });
+  }
+  return used;
+}
+
+/** A group's version as a number: no version or `$Default` follows the default, as Auto Scaling does. */
+export function resolveVersion(version: string, template: TemplateInfo): number | undefined {
+  if (version === '$Latest') return template.latestVersion;
+  if (version === '' || version === '$Default') return template.defaultVersion;
+  const number = Number(version);
+  return Number.isInteger(number) && number > 0 ? number : undefined;
+}
+
+function planVersions(input: {
+  inventory: Inventory;
+  templates: ReadonlyMap<string, TemplateInfo>;
+  referenced: ReadonlyMap<string, Use[]>;
+  keep: number;
+}): { deletions: VersionDeletion[]; kept: KeptItem[] } {
+  const deletions: VersionDeletion[] = [];
+  const kept: KeptItem[] = [];
+  const scoped = new Set(input.inventory.scopedTemplateIds);
+  const ours = input.inventory.versions
+    .filter((v) => scoped.has(v.templateId) && v.description.startsWith(VersionDescriptionPrefix))
+    .sort((a, b) => a.templateId.localeCompare(b.templateId) || b.version - a.version);
+  const rank = new Map<string, number>();
+  for (const version of ours) {
+    const id = versionId(version.templateId, version.version);
+    const template = input.templates.get(version.templateId);
+    // Without the template's default and latest numbers nothing about it is safe to delete.
+    if (!template) continue;
+    const place = rank.get(version.templateId) ?? 0;
+    rank.set(version.templateId, place + 1);
+    const reasons: string[] = [];
+    if (version.version === template.defaultVersion) reasons.push('default version');
+    if (version.version === template.latestVersion) reasons.push('latest version');
+    reasons.push(...(input.referenced.get(id) ?? []).map((use) => `used by group ${use.group} (${use.how})`));
+    if (place < input.keep) reasons.push(`one of the newest ${input.keep} versions we made`);
+    if (reasons.length > 0) {
+      kept.push({ kind: 'launch-template-version', id, reason: summarise(reasons) });
+    } else {
+      deletions.push({
+        id,
+        templateId: version.templateId,
+        version: version.version,
+        reason: `older than the newest ${input.keep} versions we made; not default, latest or used by any group`,
+      });
+    }
+  }
+  return { deletions, kept };
+}
+
+function planImages(input: {
+  inventory: Inventory;
+  versions: ReadonlyMap<string, VersionInfo>;
+  referenced: ReadonlyMap<string, Use[]>;
+  deletedVersions: ReadonlySet<string>;
+  keep: number;
+  runId: string;
+}): { deregistrations: ImageDeregistration[]; kept: KeptItem[] } {
+  const { inventory } = input;
+  const users = new Map<string, string[]>();
+  const requires = new Map<string, string[]>();
+  // Groups first: the most telling reason ("used by group shop-web") leads the list.
+  for (const [id, uses] of input.referenced) {
+    const imageId = input.versions.get(id)?.imageId;
+    if (!imageId) continue;
+    for (const use of uses) push(users, imageId, `used by group ${use.group} (${use.how} → ${id})`);
+  }
+  for (const [id, version] of input.versions) {
+    if (!version.imageId) continue;
+    if (input.deletedVersions.has(id)) push(requires, version.imageId, id);
+    else push(users, version.imageId, `used by launch template version ${id}`);
+  }
+  for (const instance of inventory.instances) {
+    if (instance.imageId && instance.state !== 'terminated') {
+      push(users, instance.imageId, `used by instance ${instance.id} (${instance.state})`);
+    }
+  }
+
+  const newest = newestImages(inventory.images, input.keep);
+  const selected = new Set(inventory.selectedGroups);
+  const scoped = new Set(inventory.scopedTemplateIds);
+  const deregistrations: ImageDeregistration[] = [];
+  const kept: KeptItem[] = [];
+  const candidates = inventory.images
+    .filter((image) => inScope(image.tags, { groups: selected, templates: scoped }))
+    .sort((a, b) => a.id.localeCompare(b.id));
+  for (const image of candidates) {
+    const reasons: string[] = [];
+    if (isProtected(image)) reasons.push('deregistration protection is on');
+    if (image.state === 'pending') reasons.push('not available yet (pending)');
+    if (image.tags[Tags.RunId] === input.runId) reasons.push('made by this run');
+    reasons.push(...(users.get(image.id) ?? []));
+    const newestFor = newest.get(image.id);
+    if (newestFor) reasons.push(`one of the newest ${input.keep} AMIs for ${newestFor.join(', ')}`);
+    if (reasons.length > 0) {
+      kept.push({ kind: 'ami', id: image.id, reason: summarise(reasons) });
+      continue;
+    }
+    const owners = rankingKeys(image).join(', ');
+    deregistrations.push({
+      id: image.id,
+      reason: `older than the newest ${input.keep} AMIs for ${owners}; not used by any group, launch template version or instance`,
+      requires: requires.get(image.id) ?? [],
+    });
+  }
+  return { deregistrations, kept };
+}
+
+/** Image id → the templates (or groups) for which it is among our newest `keep` AMIs. */
+function newestImages(images: readonly ImageInfo[], keep: number): Map<string, string[]> {
+  const byKey = new Map<string, ImageInfo[]>();
+  // A failed image can never launch anything, so it does not take one of the places kept for rollback.
+  for (const image of images) {
+    if (image.state === 'failed') continue;
+    for (const key of rankingKeys(image)) push(byKey, key, image);
+  }
+  const newest = new Map<string, string[]>();
+  for (const [key, list] of byKey) {
+    list.sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id));
+    for (const image of list.slice(0, keep)) push(newest, image.id, key);
+  }
+  return newest;
+}
+
+/** Our AMIs are ranked per launch template they were made for; untagged ones per group instead. */
+function rankingKeys(image: ImageInfo): string[] {
+  const templates = tagList(image.tags[Tags.LaunchTemplates]);
+  if (templates.length > 0) return templates;
+  return tagList(image.tags[Tags.Groups]).map((group) => `group ${group}`);
+}
+
+/** 'disabled' is the only value under which DeregisterImage succeeds (`disabled-until-…` still protects). */
+function isProtected(image: ImageInfo): boolean {
+  const value = image.deregistrationProtection.trim();
+  return value !== '' && value !== 'disabled';
+}
+
+/** Whether a resource's Groups or LaunchTemplates tag names a selected group or a scoped template. */
+export function inScope(
+  tags: Readonly<Record<string, string>>,
+  scope: { groups: ReadonlySet<string>; templates: ReadonlySet<string> },
+): boolean {
+  return (
+    tagList(tags[Tags.LaunchTemplates]).some((id) => scope.templates.has(id)) ||
+    tagList(tags[Tags.Groups]).some((group) => scope.groups.has(group))
+  );
+}
+
+function planSnapshots(
+  inventory: Inventory,
+  deregistrations: readonly ImageDeregistration[],
+): SnapshotDeletion[] {
+  const going = new Set(deregistrations.map((d) => d.id));
+  const images = new Map(inventory.images.map((image) => [image.id, image]));
+  const deletions = new Map<string, SnapshotDeletion>();
+  for (const deregistration of deregistrations) {
+    for (const snapshotId of images.get(deregistration.id)?.snapshotIds ?? []) {
+      if (deletions.has(snapshotId)) continue;
+      const users = new Set([...(inventory.snapshotUsers[snapshotId] ?? []), deregistration.id]);
+      // A snapshot another remaining image is built on must outlive this image.
+      if (![...users].every((user) => going.has(user))) continue;
+      const requires = [...users].sort();
+      deletions.set(snapshotId, {
+        id: snapshotId,
+        reason: `snapshot of ${requires.join(', ')}, deregistered`,
+        requires,
+      });
+    }
+  }
+  return [...deletions.values()];
+}
+
+function planOrphans(inventory: Inventory, options: PolicyOptions): InstanceTermination[] {
+  const scope = {
+    groups: new Set(inventory.selectedGroups),
+    templates: new Set(inventory.scopedTemplateIds),
+  };
+  const terminations: InstanceTermination[] = [];
+  for (const instance of [...inventory.temporaryInstances].sort((a, b) => a.id.localeCompare(b.id))) {
+    if (!isOurTemporaryInstance(instance) || !OrphanStates.has(instance.state)) continue;
+    const runId = instance.tags[Tags.RunId] ?? '';
+    if (runId === options.runId || !inScope(instance.tags, scope)) continue;
+    const created = createdAt(instance);
+    // An instance we cannot age might belong to a job still running: leave it.
+    if (created === undefined) continue;
+    const minutes = (options.now - created) / 60_000;
+    if (minutes <= options.orphanAgeMinutes) continue;
+    terminations.push({
+      id: instance.id,
+      reason: `temporary instance of run ${runId || '(unknown)'}, ${Math.floor(minutes)} minutes old (over ${options.orphanAgeMinutes}), ${instance.state}`,
+    });
+  }
+  return terminations;
+}
+
+function isOurTemporaryInstance(instance: InstanceInfo): boolean {
+  return instance.tags[Tags.Managed] === 'true' && instance.tags[Tags.Role] === Roles.TemporaryInstance;
+}
+
+/** The CreatedAt tag we wrote, else LaunchTime (which restarts when a stopped instance starts again). */
+function createdAt(instance: InstanceInfo): number | undefined {
+  const tagged = Date.parse(instance.tags[Tags.CreatedAt] ?? '');
+  if (Number.isFinite(tagged)) return tagged;
+  return instance.launchedAt > 0 ? instance.launchedAt : undefined;
+}
+
+function summarise(reasons: readonly string[]): string {
+  const unique = [...new Set(reasons)];
+  if (unique.length <= ReasonsShown + 1) return unique.join('; ');
+  return `${unique.slice(0, ReasonsShown).join('; ')}; and ${unique.length - ReasonsShown} more`;
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}

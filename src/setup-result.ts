@@ -1,0 +1,55 @@
+/**
+ * How a `setup` step hands its instances to a later `finalize` step of the same job.
+ * core.saveState is no use here: saved state only reaches the post step of the same action, never
+ * a later step. A variable written with core.exportVariable (GITHUB_ENV) is in the environment of
+ * every later step of the job, so `setup` exports the JSON below and `finalize` reads it back
+ * through readConfig, validated with the same schema on both ends.
+ */
+import { z } from 'zod';
+
+/** The job environment variable holding the `setup` result as JSON. */
+export const SetupResultVariable = 'ASG_ROLLING_SETUP';
+
+/** The shape `setup` exports and `finalize` accepts; shared so both ends agree. */
+export const setupResultSchema = z.object({
+  runId: z.string().min(1),
+  region: z.string().min(1),
+  images: z
+    .array(
+      z.object({
+        sourceImageId: z.string().regex(/^ami-\w+$/, 'an AMI id (ami-…)'),
+        instanceId: z.string().regex(/^i-\w+$/, 'an instance id (i-…)'),
+        address: z.string(),
+        groups: z.array(z.string().min(1)).min(1),
+      }),
+    )
+    .min(1),
+});
+
+/** The instances of a `setup` step, one per distinct source image. */
+export type SetupResult = z.infer<typeof setupResultSchema>;
+
+/** The value `setup` passes to core.exportVariable(SetupResultVariable, …); validated on the way out too. */
+export function encodeSetupResult(result: SetupResult): string {
+  return JSON.stringify(setupResultSchema.parse(result));
+}
+
+/** The `setup` result in the environment, undefined when there is none; problems are reported, not thrown. */
+export function readSetupResult(env: NodeJS.ProcessEnv, problems: string[]): SetupResult | undefined {
+  const text = env[SetupResultVariable];
+  if (!text) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    problems.push(
+      `Environment variable ${SetupResultVariable} must hold the JSON a "setup" step exports; it is not JSON.`,
+    );
+    return undefined;
+  }
+  const result = setupResultSchema.safeParse(json);
+  if (result.success) return result.data;
+  const details = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+  problems.push(`Environment variable ${SetupResultVariable} is not a valid "setup" result (${details}).`);
+  return undefined;
+}

@@ -1,0 +1,298 @@
+// Auto Scaling actions: groups (Create/Update/Delete/DescribeAutoScalingGroups) and Instance Refresh
+// (Start/Describe/Cancel/RollbackInstanceRefresh).
+import type {
+  AutoScalingGroup,
+  AutoScalingGroupNamesType,
+  AutoScalingGroupsType,
+  CancelInstanceRefreshAnswer,
+  CancelInstanceRefreshType,
+  CreateAutoScalingGroupType,
+  DeleteAutoScalingGroupType,
+  DescribeInstanceRefreshesAnswer,
+  DescribeInstanceRefreshesType,
+  RollbackInstanceRefreshAnswer,
+  RollbackInstanceRefreshType,
+  StartInstanceRefreshAnswer,
+  StartInstanceRefreshType,
+  UpdateAutoScalingGroupType,
+} from '@aws-sdk/client-auto-scaling';
+
+import { SimError, validation } from './errors.js';
+import { applyFilters, paginate, type FilterSpec } from './filters.js';
+import { launchGroupInstance, liveMembers, resolveSpec, specOf } from './groups.js';
+import { op, type Handler } from './handler.js';
+import { terminateInstance } from './instances.js';
+import { cancel, isActive, rollback, startRefresh } from './refresh.js';
+import type { RefreshRecord } from './state.js';
+import type { World } from './world.js';
+
+const groupFilters: FilterSpec<AutoScalingGroup> = {
+  fields: {},
+  tags: (g) => g.Tags,
+  invalid: (name) => validation(`The filter name '${name}' is not valid.`),
+};
+
+export function getGroup(world: World, name: string | undefined): AutoScalingGroup {
+  const g = world.state.groups.get(name ?? '');
+  if (!g) throw validation(`AutoScalingGroup name not found - AutoScalingGroup ${name} not found`);
+  return g;
+}
+
+function checkMaxRecords(max: number | undefined): number {
+  if (max === undefined) return 50;
+  if (max < 1 || max > 100)
+    throw validation(
+      `1 validation error detected: Value '${max}' at 'maxRecords' failed to satisfy constraint: Member must have value less than or equal to 100`,
+    );
+  return max;
+}
+
+/** Launches or terminates members until the group holds DesiredCapacity live instances. */
+export function scaleTo(world: World, g: AutoScalingGroup, opts: { running?: boolean } = {}): void {
+  const live = liveMembers(g);
+  const want = g.DesiredCapacity ?? 0;
+  for (let i = live.length; i < want; i++) launchGroupInstance(world, g, opts);
+  for (const m of live.slice(want)) {
+    const r = world.state.instances.get(m.InstanceId ?? '');
+    if (r) terminateInstance(world, r);
+  }
+}
+
+export function createGroup(
+  world: World,
+  input: CreateAutoScalingGroupType,
+  opts: { running?: boolean } = {},
+): AutoScalingGroup {
+  const name = input.AutoScalingGroupName ?? '';
+  if (!name) throw validation('AutoScalingGroupName is required');
+  if (world.state.groups.has(name)) {
+    throw new SimError(
+      'AlreadyExists',
+      `AutoScalingGroup by this name already exists - A group with the name ${name} already exists`,
+    );
+  }
+  if (!input.LaunchConfigurationName) resolveSpec(world, specOf(input));
+  const min = input.MinSize ?? 0;
+  const max = input.MaxSize ?? 0;
+  const desired = input.DesiredCapacity ?? min;
+  if (min > max || desired < min || desired > max) {
+    throw validation(
+      `Desired capacity:${desired} must be between the specified min size:${min} and max size:${max}`,
+    );
+  }
+  const g: AutoScalingGroup = {
+    AutoScalingGroupName: name,
+    AutoScalingGroupARN: `arn:aws:autoscaling:${world.state.region}:${world.state.accountId}:autoScalingGroup:${world.state.uuid()}:autoScalingGroupName/${name}`,
+    LaunchTemplate: input.LaunchTemplate,
+    MixedInstancesPolicy: input.MixedInstancesPolicy,
+    LaunchConfigurationName: input.LaunchConfigurationName,
+    MinSize: min,
+    MaxSize: max,
+    DesiredCapacity: desired,
+    DefaultCooldown: input.DefaultCooldown ?? 300,
+    AvailabilityZones: input.AvailabilityZones ?? [`${world.state.region}a`, `${world.state.region}b`],
+    HealthCheckType: input.HealthCheckType ?? 'EC2',
+    HealthCheckGracePeriod: input.HealthCheckGracePeriod ?? 0,
+    DefaultInstanceWarmup: input.DefaultInstanceWarmup,
+    Instances: [],
+    CreatedTime: world.clock.now(),
+    VPCZoneIdentifier: input.VPCZoneIdentifier,
+    TerminationPolicies: ['Default'],
+    NewInstancesProtectedFromScaleIn: false,
+    CapacityRebalance: false,
+    TrafficSources: [],
+    Tags: (input.Tags ?? []).map((t) => ({
+      ResourceId: name,
+      ResourceType: 'auto-scaling-group',
+      Key: t.Key,
+      Value: t.Value ?? '',
+      PropagateAtLaunch: t.PropagateAtLaunch ?? false,
+    })),
+  };
+  world.state.groups.set(name, g);
+  if (!g.LaunchConfigurationName) scaleTo(world, g, opts);
+  return g;
+}
+
+const describeGroups = op((input: AutoScalingGroupNamesType, world: World): AutoScalingGroupsType => {
+  const names = input.AutoScalingGroupNames ?? [];
+  // Unknown names are silently absent, as in AWS.
+  const source = names.length
+    ? names.flatMap((n) => world.state.groups.get(n) ?? [])
+    : world.state.groups.values();
+  const matching = applyFilters(source, input.Filters, groupFilters);
+  const { page, next } = paginate(matching, {
+    token: input.NextToken,
+    max: checkMaxRecords(input.MaxRecords),
+    invalidTokenCode: 'InvalidNextToken',
+  });
+  return { AutoScalingGroups: page, NextToken: next };
+});
+
+const updateGroup = op((input: UpdateAutoScalingGroupType, world: World): void => {
+  const g = getGroup(world, input.AutoScalingGroupName);
+  if (input.LaunchTemplate || input.MixedInstancesPolicy) {
+    resolveSpec(world, specOf(input));
+    g.LaunchTemplate = input.LaunchTemplate;
+    g.MixedInstancesPolicy = input.MixedInstancesPolicy;
+    g.LaunchConfigurationName = undefined;
+  }
+  if (input.MinSize !== undefined) g.MinSize = input.MinSize;
+  if (input.MaxSize !== undefined) g.MaxSize = input.MaxSize;
+  if (input.DefaultInstanceWarmup !== undefined) g.DefaultInstanceWarmup = input.DefaultInstanceWarmup;
+  if (input.VPCZoneIdentifier !== undefined) g.VPCZoneIdentifier = input.VPCZoneIdentifier;
+  if (input.DesiredCapacity !== undefined) g.DesiredCapacity = input.DesiredCapacity;
+  g.DesiredCapacity = Math.min(Math.max(g.DesiredCapacity ?? 0, g.MinSize ?? 0), g.MaxSize ?? 0);
+  scaleTo(world, g);
+});
+
+const deleteGroup = op((input: DeleteAutoScalingGroupType, world: World): void => {
+  const g = getGroup(world, input.AutoScalingGroupName);
+  if (liveMembers(g).length && !input.ForceDelete) {
+    throw new SimError(
+      'ResourceInUse',
+      'You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.',
+    );
+  }
+  for (const r of refreshesOf(world, g.AutoScalingGroupName)) r.stop?.();
+  for (const m of g.Instances ?? []) {
+    const r = world.state.instances.get(m.InstanceId ?? '');
+    if (r) terminateInstance(world, r);
+  }
+  world.state.groups.delete(g.AutoScalingGroupName ?? '');
+});
+
+const refreshesOf = (world: World, name: string | undefined): RefreshRecord[] =>
+  [...world.state.refreshes.values()].filter((r) => r.refresh.AutoScalingGroupName === name);
+
+function activeRefresh(world: World, name: string | undefined): RefreshRecord {
+  const active = refreshesOf(world, name).find(isActive);
+  if (!active)
+    throw new SimError(
+      'ActiveInstanceRefreshNotFound',
+      `No in progress or pending Instance Refresh found for Auto Scaling group ${name}`,
+    );
+  return active;
+}
+
+function checkPreferences(p: StartInstanceRefreshType['Preferences']): void {
+  if (!p) return;
+  const min = p.MinHealthyPercentage ?? 90;
+  const max = p.MaxHealthyPercentage ?? 100;
+  if (min < 0 || min > 100) throw validation('MinHealthyPercentage must be between 0 and 100.');
+  if (max < 100 || max > 200) throw validation('MaxHealthyPercentage must be between 100 and 200.');
+  if (max - min > 100)
+    throw validation(
+      'The difference between MaxHealthyPercentage and MinHealthyPercentage must be at most 100.',
+    );
+}
+
+const startInstanceRefresh = op(
+  (input: StartInstanceRefreshType, world: World): StartInstanceRefreshAnswer => {
+    const g = getGroup(world, input.AutoScalingGroupName);
+    if (input.Strategy && input.Strategy !== 'Rolling')
+      throw validation(`Strategy ${input.Strategy} is not supported by the simulator.`);
+    if (refreshesOf(world, g.AutoScalingGroupName).some(isActive)) {
+      throw new SimError(
+        'InstanceRefreshInProgress',
+        'An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.',
+      );
+    }
+    checkPreferences(input.Preferences);
+    const desired = input.DesiredConfiguration;
+    if (desired && !specOf(desired))
+      throw validation('DesiredConfiguration must specify a LaunchTemplate or a MixedInstancesPolicy.');
+    if (!g.LaunchTemplate && !g.MixedInstancesPolicy && !desired) {
+      throw validation('An Instance Refresh needs a launch template: the group uses a launch configuration.');
+    }
+    resolveSpec(world, specOf(desired ?? g));
+    if (input.Preferences?.AutoRollback && !desired) {
+      throw validation('AutoRollback requires a DesiredConfiguration.');
+    }
+    const id = world.state.uuid();
+    const rec: RefreshRecord = {
+      refresh: {
+        InstanceRefreshId: id,
+        AutoScalingGroupName: g.AutoScalingGroupName,
+        Status: 'Pending',
+        StatusReason: 'Waiting for the refresh to start',
+        StartTime: world.clock.now(),
+        PercentageComplete: 0,
+        InstancesToUpdate: liveMembers(g).length,
+        Preferences: input.Preferences,
+        DesiredConfiguration: desired,
+        Strategy: 'Rolling',
+      },
+      queue: [],
+      total: 0,
+      previous: { LaunchTemplate: g.LaunchTemplate, MixedInstancesPolicy: g.MixedInstancesPolicy },
+      launched: [],
+    };
+    world.state.refreshes.set(id, rec);
+    startRefresh(world, rec);
+    return { InstanceRefreshId: id };
+  },
+);
+
+const describeRefreshes = op(
+  (input: DescribeInstanceRefreshesType, world: World): DescribeInstanceRefreshesAnswer => {
+    const g = getGroup(world, input.AutoScalingGroupName);
+    const ids = input.InstanceRefreshIds ?? [];
+    // Newest first.
+    const all = refreshesOf(world, g.AutoScalingGroupName)
+      .filter((r) => !ids.length || ids.includes(r.refresh.InstanceRefreshId ?? ''))
+      .reverse()
+      .map((r) => r.refresh);
+    const { page, next } = paginate(all, {
+      token: input.NextToken,
+      max: checkMaxRecords(input.MaxRecords),
+      invalidTokenCode: 'InvalidNextToken',
+    });
+    return { InstanceRefreshes: page, NextToken: next };
+  },
+);
+
+const cancelRefresh = op((input: CancelInstanceRefreshType, world: World): CancelInstanceRefreshAnswer => {
+  const rec = activeRefresh(world, getGroup(world, input.AutoScalingGroupName).AutoScalingGroupName);
+  if (rec.refresh.Status === 'Cancelling' || rec.refresh.Status === 'RollbackInProgress') {
+    throw new SimError(
+      'ActiveInstanceRefreshNotFound',
+      `No in progress or pending Instance Refresh found for Auto Scaling group ${input.AutoScalingGroupName}`,
+    );
+  }
+  cancel(world, rec);
+  return { InstanceRefreshId: rec.refresh.InstanceRefreshId };
+});
+
+const rollbackRefresh = op(
+  (input: RollbackInstanceRefreshType, world: World): RollbackInstanceRefreshAnswer => {
+    const rec = activeRefresh(world, getGroup(world, input.AutoScalingGroupName).AutoScalingGroupName);
+    if (!rec.refresh.DesiredConfiguration) {
+      throw new SimError(
+        'IrreversibleInstanceRefresh',
+        'The Instance Refresh was started without a desired configuration and cannot be rolled back.',
+      );
+    }
+    if (rec.refresh.Status === 'RollbackInProgress' || rec.refresh.Status === 'Cancelling') {
+      throw new SimError(
+        'ActiveInstanceRefreshNotFound',
+        `No in progress or pending Instance Refresh found for Auto Scaling group ${input.AutoScalingGroupName}`,
+      );
+    }
+    rollback(world, rec, 'Rollback started by user');
+    return { InstanceRefreshId: rec.refresh.InstanceRefreshId };
+  },
+);
+
+export const autoscalingHandlers: Record<string, Handler> = {
+  DescribeAutoScalingGroups: describeGroups,
+  CreateAutoScalingGroup: op(
+    (input: CreateAutoScalingGroupType, world: World): void => void createGroup(world, input),
+  ),
+  UpdateAutoScalingGroup: updateGroup,
+  DeleteAutoScalingGroup: deleteGroup,
+  StartInstanceRefresh: startInstanceRefresh,
+  DescribeInstanceRefreshes: describeRefreshes,
+  CancelInstanceRefresh: cancelRefresh,
+  RollbackInstanceRefresh: rollbackRefresh,
+};

@@ -1,0 +1,80 @@
+// The control API under /_sim (JSON): inspect state and calls, reset, seed, faults, latency, throttling.
+import type { Fault } from './faults.js';
+import type { Fixture } from './fixtures.js';
+import type { Simulator } from './index.js';
+import type { Transitions } from './latency.js';
+import type { ThrottleOptions } from './throttle.js';
+
+type Reply = { status: number; body: unknown };
+
+function parse(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : {};
+  } catch {
+    return undefined;
+  }
+}
+
+export async function control(sim: Simulator, method: string, url: URL, text: string): Promise<Reply> {
+  const body = parse(text);
+  if (body === undefined) return { status: 400, body: { error: 'body is not JSON' } };
+  const route = `${method} ${url.pathname.replace(/\/$/, '')}`;
+  switch (route) {
+    case 'GET /_sim':
+    case 'GET /_sim/health':
+      return {
+        status: 200,
+        body: { ok: true, endpoint: sim.endpoint, timeScale: sim.world.clock.timeScale },
+      };
+    case 'GET /_sim/state':
+      return { status: 200, body: sim.world.state.toJSON() };
+    case 'GET /_sim/calls': {
+      const action = url.searchParams.get('action');
+      const since = Number(url.searchParams.get('since') ?? 0);
+      return {
+        status: 200,
+        body: sim.calls.filter((c) => c.seq > since && (!action || c.action === action)),
+      };
+    }
+    case 'DELETE /_sim/calls':
+      sim.clearCalls();
+      return { status: 200, body: { ok: true } };
+    case 'POST /_sim/reset':
+      await sim.reset();
+      return { status: 200, body: { ok: true } };
+    case 'POST /_sim/seed':
+      return { status: 200, body: sim.seed(body as Fixture) };
+    case 'GET /_sim/faults':
+      return { status: 200, body: sim.faults.list() };
+    case 'POST /_sim/faults':
+      return { status: 200, body: { id: sim.faults.add(body as Fault) } };
+    case 'DELETE /_sim/faults':
+      sim.faults.clear();
+      return { status: 200, body: { ok: true } };
+    case 'POST /_sim/latency': {
+      const b = body as {
+        api?: Record<string, number>;
+        transitions?: Partial<Transitions>;
+        timeScale?: number;
+      };
+      sim.setLatency(b);
+      return {
+        status: 200,
+        body: {
+          api: sim.world.latency.api,
+          transitions: sim.world.latency.transitions,
+          timeScale: sim.world.clock.timeScale,
+        },
+      };
+    }
+    case 'POST /_sim/throttle':
+      sim.setThrottle(body as Partial<ThrottleOptions>);
+      return { status: 200, body: sim.world.throttle.options };
+  }
+  const faultId = /^DELETE \/_sim\/faults\/(.+)$/.exec(route)?.[1];
+  if (faultId) {
+    sim.faults.remove(faultId);
+    return { status: 200, body: { ok: true } };
+  }
+  return { status: 404, body: { error: `no control route ${route}` } };
+}

@@ -1,0 +1,140 @@
+// The AWS simulator: startSimulator() serves the EC2 and Auto Scaling Query APIs on 127.0.0.1 for the
+// unmodified AWS SDK v3 clients. See README.md next to this file for the full API.
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type { Faults } from './faults.js';
+import { seed, type Fixture, type SeedResult } from './fixtures.js';
+import type { LatencyOptions, Transitions } from './latency.js';
+import { Calls, createServer, type CallRecord } from './server.js';
+import type { State } from './state.js';
+import type { ThrottleOptions } from './throttle.js';
+import { World, type WorldOptions } from './world.js';
+
+export type { CallRecord } from './server.js';
+export type { Fault, ApiFault, ImageFault, RefreshFault } from './faults.js';
+export type {
+  Fixture,
+  FixtureGroup,
+  FixtureImage,
+  FixtureTemplate,
+  SeedResult,
+  BuildFixtureOptions,
+} from './fixtures.js';
+export { buildFixture } from './fixtures.js';
+export type { Transitions, LatencyContext, TransitionKey } from './latency.js';
+export type { SshTarget } from './gates.js';
+
+export interface SimulatorOptions extends WorldOptions {
+  /** Port on 127.0.0.1 (default 0: ephemeral). */
+  port?: number;
+  /** Seeded at start. */
+  fixture?: Fixture;
+}
+
+export interface Simulator {
+  /** http://127.0.0.1:PORT — pass as `endpoint` to EC2Client / AutoScalingClient. */
+  readonly endpoint: string;
+  readonly port: number;
+  readonly world: World;
+  /** Live resources (SDK-shaped objects in Maps). */
+  readonly state: State;
+  /** Every API call so far, oldest first. */
+  readonly calls: CallRecord[];
+  readonly faults: Faults;
+  /** Seed result of the `fixture` option (empty when none). */
+  readonly seeded: SeedResult;
+  /** Client config for the SDK: { endpoint, region, credentials }. */
+  clientConfig(): {
+    endpoint: string;
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+  };
+  seed(fixture: Fixture): SeedResult;
+  /** Forgets resources, pending transitions, calls and faults (latency and throttle settings stay). */
+  reset(): Promise<void>;
+  clearCalls(): void;
+  setLatency(opts: {
+    api?: Record<string, number>;
+    transitions?: Partial<Transitions>;
+    override?: LatencyOptions['override'];
+    timeScale?: number;
+  }): void;
+  setThrottle(opts: Partial<ThrottleOptions>): void;
+  /** Resolves when the SSH gate of every booted instance is listening. */
+  gatesReady(): Promise<void>;
+  /** Clears every timer, closes every gate and the server. */
+  stop(): Promise<void>;
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const world = new World(options);
+  const calls = new Calls();
+  // The server needs the simulator for /_sim and the simulator needs the server's port: tie the knot.
+  const holder: { sim?: Simulator } = {};
+  const server: http.Server = createServer(
+    world,
+    calls,
+    new Proxy({} as Simulator, { get: (_, k) => holder.sim?.[k as keyof Simulator] }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  const sim: Simulator = {
+    endpoint,
+    port,
+    world,
+    get state() {
+      return world.state;
+    },
+    get calls() {
+      return calls.list;
+    },
+    faults: world.faults,
+    seeded: { images: {}, launchTemplates: {}, groups: [] },
+    clientConfig: () => ({
+      endpoint,
+      region: world.state.region,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    }),
+    seed: (fixture) => seed(world, fixture),
+    reset: async () => {
+      await world.reset();
+      calls.clear();
+      world.faults.clear();
+    },
+    clearCalls: () => calls.clear(),
+    setLatency: ({ timeScale, ...rest }) => {
+      if (timeScale !== undefined) world.clock.timeScale = timeScale;
+      world.latency.set(rest);
+    },
+    setThrottle: (opts) => {
+      Object.assign(world.throttle.options, opts);
+      world.throttle.reset();
+    },
+    gatesReady: async () => {
+      const ips = [...world.state.instances.values()]
+        .filter((r) => r.booted)
+        .map((r) => r.instance.PrivateIpAddress ?? '');
+      await Promise.all(ips.filter((ip) => world.gates.isOpen(ip)).map((ip) => world.gates.open(ip)));
+    },
+    stop: async () => {
+      await world.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+    },
+  };
+  holder.sim = sim;
+  if (options.fixture) Object.assign(sim.seeded, sim.seed(options.fixture));
+  return sim;
+}

@@ -1,0 +1,166 @@
+// HTTP front: the EC2 and Auto Scaling Query protocols on one port (told apart by Version, else by the
+// action name), with response latency, throttling, fault injection and a call log around every call.
+// Signatures are not checked. Everything under /_sim is the control API, a path AWS never uses.
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+
+import { autoscalingHandlers } from './autoscaling.js';
+import { decodeInput, encodeOutput, operationSchemas, type Service } from './codec.js';
+import { control } from './control.js';
+import { imageHandlers } from './ec2-images.js';
+import { instanceHandlers } from './ec2-instances.js';
+import { templateHandlers } from './ec2-templates.js';
+import { SimError } from './errors.js';
+import type { Handler } from './handler.js';
+import type { World } from './world.js';
+import { errorXml, successXml } from './xml.js';
+
+export const handlers: Record<Service, Record<string, Handler>> = {
+  ec2: { ...instanceHandlers, ...imageHandlers, ...templateHandlers },
+  autoscaling: autoscalingHandlers,
+};
+
+export interface CallRecord {
+  seq: number;
+  time: string;
+  service: Service;
+  action: string;
+  /** The SDK-shaped input (what the client asked for). */
+  params: Record<string, unknown>;
+  outcome: 'ok' | 'error' | 'throttled';
+  code?: string;
+  status: number;
+  /** Real milliseconds spent answering. */
+  ms: number;
+}
+
+const throttleError: Record<Service, SimError> = {
+  ec2: new SimError('RequestLimitExceeded', 'Request limit exceeded.', 503),
+  autoscaling: new SimError('Throttling', 'Rate exceeded', 400),
+};
+
+const serverError: Record<Service, SimError> = {
+  ec2: new SimError('InternalError', 'An internal error has occurred', 500),
+  autoscaling: new SimError('InternalFailure', 'An internal error has occurred', 500),
+};
+
+export class Calls {
+  list: CallRecord[] = [];
+  private seq = 0;
+  add(call: Omit<CallRecord, 'seq'>): void {
+    this.list.push({ seq: ++this.seq, ...call });
+  }
+  clear(): void {
+    this.list = [];
+  }
+}
+
+function serviceOf(version: string | null, action: string): Service {
+  if (version === '2011-01-01') return 'autoscaling';
+  if (version === '2016-11-15') return 'ec2';
+  return autoscalingHandlers[action] ? 'autoscaling' : 'ec2';
+}
+
+const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function answer(
+  world: World,
+  calls: Calls,
+  params: URLSearchParams,
+): Promise<{ status: number; body: string; requestId: string }> {
+  const started = performance.now();
+  const action = params.get('Action') ?? '';
+  const service = serviceOf(params.get('Version'), action);
+  const requestId = randomUUID();
+  let input: Record<string, unknown> = {};
+  let outcome: CallRecord['outcome'] = 'ok';
+  let error: SimError | undefined;
+  let body: string;
+  try {
+    const schemas = operationSchemas(service, action);
+    const handler = handlers[service][action];
+    if (!schemas || !handler)
+      throw new SimError(
+        'InvalidAction',
+        `The action ${action || '(none)'} is not valid for this web service.`,
+      );
+    input = decodeInput(service, schemas.input, params);
+    const fault = world.faults.forCall(service, action, input);
+    const delay = world.clock.scaled(world.latency.response(action)) + fault.delayMs;
+    if (delay > 0) await realSleep(delay);
+    if (!world.throttle.take(service, action, input)) {
+      outcome = 'throttled';
+      throw throttleError[service];
+    }
+    if (fault.fail?.error === 'throttle') {
+      outcome = 'throttled';
+      throw throttleError[service];
+    }
+    if (fault.fail?.error === 'server') throw serverError[service];
+    if (fault.fail?.error)
+      throw new SimError(
+        fault.fail.error.code,
+        fault.fail.error.message ?? `Injected fault: ${fault.fail.error.code}`,
+        fault.fail.error.status ?? 400,
+      );
+    if (service === 'ec2' && input.DryRun === true) {
+      throw new SimError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
+    }
+    const output = handler(input, world) ?? {};
+    body = successXml(
+      service,
+      action,
+      requestId,
+      encodeOutput(schemas.output, output as Record<string, unknown>),
+    );
+  } catch (err) {
+    error = err instanceof SimError ? err : serverError[service];
+    if (!(err instanceof SimError)) console.error(`sim: ${action} failed:`, err);
+    if (outcome === 'ok') outcome = 'error';
+    body = errorXml(service, error.code, error.message, requestId, error.status);
+  }
+  const status = error?.status ?? 200;
+  calls.add({
+    time: new Date().toISOString(),
+    service,
+    action,
+    params: input,
+    outcome,
+    code: error?.code,
+    status,
+    ms: performance.now() - started,
+  });
+  return { status, body, requestId };
+}
+
+async function readBody(req: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function createServer(world: World, calls: Calls, sim: Parameters<typeof control>[0]): http.Server {
+  return http.createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      const text = await readBody(req);
+      if (url.pathname.startsWith('/_sim')) {
+        const out = await control(sim, req.method ?? 'GET', url, text);
+        res.writeHead(out.status, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify(out.body, null, 1));
+      }
+      const params = new URLSearchParams(url.search);
+      for (const [k, v] of new URLSearchParams(text)) params.append(k, v);
+      const out = await answer(world, calls, params);
+      res.writeHead(out.status, {
+        'content-type': 'text/xml;charset=UTF-8',
+        'x-amzn-requestid': out.requestId,
+      });
+      res.end(out.body);
+    })().catch((err: unknown) => {
+      console.error('sim: request failed:', err);
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+}

@@ -1,0 +1,104 @@
+// The simulated account: every resource kept in the SDK's own shapes, so handlers return them as they are
+// and the codec writes them with the model's element names. Bookkeeping AWS does not expose lives in
+// the *Record wrappers.
+import { randomUUID } from 'node:crypto';
+
+import type { AutoScalingGroup, InstanceRefresh } from '@aws-sdk/client-auto-scaling';
+import type { Image, Instance, LaunchTemplate, LaunchTemplateVersion, Snapshot } from '@aws-sdk/client-ec2';
+
+export interface InstanceRecord {
+  instance: Instance;
+  reservationId: string;
+  /** Auto Scaling group that owns it (also tagged aws:autoscaling:groupName). */
+  groupName?: string;
+  /** sshd accepts connections (the SSH gate is open). */
+  booted: boolean;
+  /** EBS volumes (device, size) so CreateImage can snapshot them. */
+  volumes: { device: string; sizeGiB: number; volumeId: string }[];
+  /** Cancels the pending state transition, if any. */
+  cancelTransition?: () => void;
+}
+
+export interface TemplateRecord {
+  template: LaunchTemplate;
+  versions: Map<number, LaunchTemplateVersion>;
+  /** Highest version number ever created: numbers of deleted versions are never reused. */
+  lastNumber: number;
+}
+
+export interface RefreshRecord {
+  refresh: InstanceRefresh;
+  /** Instances still to replace (ids of the group's instances on the old configuration). */
+  queue: string[];
+  total: number;
+  /** The group's launch configuration before the refresh, to roll back to. */
+  previous: Pick<AutoScalingGroup, 'LaunchTemplate' | 'MixedInstancesPolicy'>;
+  /** Instances launched by this refresh (rollback replaces them). */
+  launched: string[];
+  stop?: () => void;
+}
+
+export class State {
+  instances = new Map<string, InstanceRecord>();
+  images = new Map<string, Image>();
+  snapshots = new Map<string, Snapshot>();
+  templates = new Map<string, TemplateRecord>();
+  groups = new Map<string, AutoScalingGroup>();
+  refreshes = new Map<string, RefreshRecord>();
+  private counter = 0;
+  private addressCount = 0;
+
+  constructor(
+    readonly accountId: string,
+    readonly region: string,
+  ) {}
+
+  /** AWS-looking ids (i-0…17 hex), deterministic per simulator run. */
+  id(prefix: string): string {
+    this.counter += 1;
+    const hex = (this.counter * 2654435761).toString(16).slice(-8).padStart(8, '0');
+    return `${prefix}-0${hex}${this.counter.toString(16).padStart(8, '0')}`;
+  }
+
+  uuid(): string {
+    return randomUUID();
+  }
+
+  /** 127.0.0.2, 127.0.0.3 … 127.0.0.254, then 127.0.1.2 …: always inside 127.0.0.0/8. */
+  nextAddress(): string {
+    const n = this.addressCount++;
+    const x = 2 + (n % 253);
+    const rest = Math.floor(n / 253);
+    const y = rest % 256;
+    const z = Math.floor(rest / 256);
+    if (z > 255) throw new Error('loopback address space exhausted');
+    return `127.${z}.${y}.${x}`;
+  }
+
+  templateByName(name: string): TemplateRecord | undefined {
+    for (const t of this.templates.values()) if (t.template.LaunchTemplateName === name) return t;
+    return undefined;
+  }
+
+  /** JSON-friendly snapshot for inspection (GET /_sim/state). */
+  toJSON(): Record<string, unknown> {
+    return {
+      accountId: this.accountId,
+      region: this.region,
+      instances: [...this.instances.values()].map(({ instance, groupName, booted, reservationId }) => ({
+        ...instance,
+        reservationId,
+        groupName,
+        booted,
+      })),
+      images: [...this.images.values()],
+      snapshots: [...this.snapshots.values()],
+      launchTemplates: [...this.templates.values()].map((t) => ({
+        ...t.template,
+        versions: [...t.versions.values()],
+      })),
+      groups: [...this.groups.values()],
+      refreshes: [...this.refreshes.values()].map((r) => r.refresh),
+    };
+  }
+}

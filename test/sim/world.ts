@@ -1,0 +1,60 @@
+// The world the handlers act on: resources, clock, latency model, SSH gates, faults and throttling.
+import { Clock } from './clock.js';
+import { Faults } from './faults.js';
+import { Gates, type SshTarget } from './gates.js';
+import { Latency, type LatencyOptions } from './latency.js';
+import { State } from './state.js';
+import { Throttle, type ThrottleOptions } from './throttle.js';
+
+export interface WorldOptions {
+  accountId?: string;
+  region?: string;
+  /** Multiplies every simulated duration (0.001 = 1000x faster than AWS). Default 1. */
+  timeScale?: number;
+  latency?: Partial<Omit<LatencyOptions, 'transitions'>> & {
+    transitions?: Partial<LatencyOptions['transitions']>;
+  };
+  throttle?: Partial<ThrottleOptions>;
+  /** Port every instance address listens on for SSH once booted; needs sshTarget too. */
+  sshPort?: number;
+  /** The real sshd the gates forward to. */
+  sshTarget?: SshTarget;
+  /** Also open gates for instances that Auto Scaling launches (default false: only RunInstances ones). */
+  gateGroupInstances?: boolean;
+}
+
+export class World {
+  state: State;
+  readonly clock: Clock;
+  readonly latency: Latency;
+  readonly faults = new Faults();
+  readonly throttle: Throttle;
+  readonly gates: Gates;
+  readonly gateGroupInstances: boolean;
+
+  constructor(readonly options: WorldOptions = {}) {
+    this.state = new State(options.accountId ?? '123456789012', options.region ?? 'us-east-1');
+    this.clock = new Clock(options.timeScale ?? 1);
+    this.latency = new Latency({
+      ...options.latency,
+      transitions: { ...new Latency().transitions, ...options.latency?.transitions },
+    });
+    this.throttle = new Throttle({ enabled: false, ...options.throttle }, () => this.clock.timeScale);
+    this.gates = new Gates(options.sshPort, options.sshTarget);
+    this.gateGroupInstances = options.gateGroupInstances ?? false;
+  }
+
+  /** Forgets every resource and pending transition; faults and latency settings stay. */
+  async reset(): Promise<void> {
+    this.clock.clear();
+    for (const r of this.state.refreshes.values()) r.stop?.();
+    await this.gates.closeAll();
+    this.state = new State(this.state.accountId, this.state.region);
+    this.throttle.reset();
+  }
+
+  async stop(): Promise<void> {
+    this.clock.clear(true);
+    await this.gates.closeAll();
+  }
+}

@@ -1,3 +1,4 @@
+import { runEntry } from './entry.js';
 import { run } from './main.js';
 
-await run();
+await runEntry(run);

@@ -1,0 +1,238 @@
+/**
+ * Deploying to one temporary instance over SSH with node-ssh: upload the user's files, then run
+ * their script in a clean environment, streaming its output to the log.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { NodeSSH } from 'node-ssh';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../runtime.js';
+import { killCommand, mkdirCommand, remotePath, scriptCommand } from './command.js';
+import type { HostKeyVerifier } from './host-keys.js';
+import { fingerprint } from './known-hosts.js';
+import { LineSplitter, Tail } from './lines.js';
+import { uploadAll, type UploadItem } from './upload.js';
+
+const StderrTailLines = 20;
+/** After TERM, how long the script's process group gets before KILL. */
+const KillGraceSeconds = 3;
+
+export interface DeployOverSshOptions {
+  host: string;
+  port: number;
+  username: string;
+  /** The private key text; kept in memory only and never logged. */
+  privateKey: string;
+  hostKeys: HostKeyVerifier;
+  /** Local paths relative to `workspace`; a directory's contents go under uploadDir/<basename>. */
+  upload: readonly string[];
+  /** Remote directory, relative to the user's home unless absolute. */
+  uploadDir: string;
+  /** Local script path relative to `workspace`, or '' to only upload. */
+  script: string;
+  env: Readonly<Record<string, string>>;
+  /** For the whole deploy: connect, upload and script. */
+  timeoutMs: number;
+  workspace: string;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+/**
+ * Ships the build to one instance and runs the deploy script there. Fails with the script's exit
+ * code and its last stderr lines, on timeout (after killing the script's processes), or as soon
+ * as the run is aborted. The connection is always closed.
+ */
+export async function deployOverSsh(options: DeployOverSshOptions): Promise<void> {
+  const { host, port, username, log } = options;
+  const where = `${username}@${host}:${port}`;
+  const uploadDir = remotePath(options.uploadDir);
+  const scriptName = options.script ? path.basename(options.script) : '';
+  // Validate everything local before touching the network: bad env names, missing files.
+  const command = scriptName
+    ? scriptCommand({ uploadDir, script: scriptName, user: username, env: options.env })
+    : '';
+  const items = await localItems(options, uploadDir);
+
+  const stop = new AbortController();
+  const timer = setTimeout(
+    () =>
+      stop.abort(new Error(`deploy to ${where} timed out after ${Math.round(options.timeoutMs / 1000)} s`)),
+    options.timeoutMs,
+  );
+  const onAbort = (): void => stop.abort(options.signal.reason);
+  if (options.signal.aborted) onAbort();
+  else options.signal.addEventListener('abort', onAbort, { once: true });
+
+  const ssh = new NodeSSH();
+  try {
+    await connect(ssh, options, stop.signal);
+    const connection = ssh.connection;
+    // node-ssh stops listening for errors once connected; an unheard 'error' would crash the process.
+    connection?.on('error', (error) => log.debug(`SSH connection to ${where}: ${errorMessage(error)}`));
+    connection?.on('close', () => stop.abort(new Error(`SSH connection to ${where} closed unexpectedly`)));
+
+    await until(exec(ssh, mkdirCommand(uploadDir)), stop.signal);
+    if (items.length > 0) {
+      log.info(`uploading ${items.length} path(s) to ${where}:${uploadDir}`);
+      const count = await until(uploadAll(ssh, items), stop.signal);
+      log.info(`uploaded ${count} file(s)`);
+    }
+    if (command) {
+      log.info(`running ${scriptName} on ${where} in ${uploadDir}`);
+      await runScript({ ssh, command, uploadDir, log, stop: stop.signal });
+    }
+  } finally {
+    clearTimeout(timer);
+    options.signal.removeEventListener('abort', onAbort);
+    ssh.dispose();
+  }
+}
+
+/** Resolves the upload list against the workspace, failing early on a missing path. */
+async function localItems(options: DeployOverSshOptions, uploadDir: string): Promise<UploadItem[]> {
+  const items: UploadItem[] = [];
+  const add = async (given: string, what: string): Promise<void> => {
+    const local = path.resolve(options.workspace, given);
+    const info = await stat(local).catch(() => undefined);
+    if (!info) throw new Error(`${what} '${given}' does not exist in the workspace ${options.workspace}`);
+    // `upload: .` means the workspace's contents, not a folder named after the checkout.
+    const remote =
+      local === path.resolve(options.workspace)
+        ? uploadDir
+        : path.posix.join(uploadDir, path.basename(local));
+    items.push({ local, remote, directory: info.isDirectory() });
+  };
+  for (const given of options.upload) await add(given, 'upload path');
+  if (options.script) {
+    await add(options.script, 'deploy-script');
+    if (items.at(-1)?.directory) throw new Error(`deploy-script '${options.script}' is a directory`);
+  }
+  return items;
+}
+
+/**
+ * Connects with the key held in memory: no key file is ever written, which is stronger than a
+ * 0600 file (nothing to leak through the disk or to forget to delete).
+ */
+async function connect(ssh: NodeSSH, options: DeployOverSshOptions, stop: AbortSignal): Promise<void> {
+  const { host, port, hostKeys, log } = options;
+  let refused: string | undefined;
+  try {
+    await until(
+      ssh.connect({
+        host,
+        port,
+        username: options.username,
+        privateKey: options.privateKey,
+        hostVerifier: (key: Buffer): boolean => {
+          if (hostKeys.verify(host, port, key)) return true;
+          refused =
+            hostKeys.refusal?.(host, port, key) ??
+            `host key ${fingerprint(key)} of ${host}:${port} refused (${hostKeys.describe()})`;
+          return false;
+        },
+        readyTimeout: Math.min(60_000, Math.max(1_000, options.timeoutMs)),
+        // Notice a vanished instance within about a minute instead of hanging until the timeout.
+        keepaliveInterval: 15_000,
+        keepaliveCountMax: 4,
+      }),
+      stop,
+    );
+  } catch (error) {
+    if (refused) throw new Error(`SSH to ${host}:${port}: ${refused}`, { cause: error });
+    if (stop.aborted) throw error;
+    throw new Error(
+      `Could not connect over SSH to ${options.username}@${host}:${port}: ${errorMessage(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const notice = hostKeys.notice?.();
+  if (notice) log.warning(notice);
+}
+
+async function exec(ssh: NodeSSH, command: string): Promise<void> {
+  const result = await ssh.execCommand(command);
+  if (result.code !== 0) {
+    throw new Error(`'${command}' failed with code ${result.code ?? result.signal}: ${result.stderr}`);
+  }
+}
+
+async function runScript(options: {
+  ssh: NodeSSH;
+  command: string;
+  uploadDir: string;
+  log: Logger;
+  stop: AbortSignal;
+}): Promise<void> {
+  const { ssh, log, stop } = options;
+  const tail = new Tail(StderrTailLines);
+  const stdout = new LineSplitter((line) => log.info(line));
+  const stderr = new LineSplitter((line) => {
+    log.info(line);
+    tail.push(line);
+  });
+  const running = ssh.execCommand(options.command, {
+    onStdout: (chunk) => stdout.push(chunk),
+    onStderr: (chunk) => stderr.push(chunk),
+  });
+  running.catch(() => undefined);
+  let result: Awaited<typeof running>;
+  try {
+    result = await until(running, stop);
+  } catch (error) {
+    if (stop.aborted) {
+      // Closing the connection would leave a non-tty script running: kill its process group first.
+      log.info(`stopping the deploy script: ${errorMessage(error)}`);
+      await bounded(
+        ssh.execCommand(killCommand(options.uploadDir, KillGraceSeconds)),
+        (KillGraceSeconds + 5) * 1000,
+      );
+      await bounded(running, 2_000);
+    }
+    throw error;
+  } finally {
+    stdout.flush();
+    stderr.flush();
+  }
+  if (result.code === 0) return;
+  const ended =
+    result.code === null
+      ? `was ended by signal ${result.signal ?? 'unknown'}`
+      : `exited with code ${result.code}`;
+  throw new Error(`deploy script ${ended}; last stderr lines:\n${tail.text()}`);
+}
+
+/** Settles with `work`, or rejects with the signal's reason as soon as it aborts. */
+function until<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => undefined);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Waits for best-effort work, at most `ms`; its failure does not matter. */
+async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}

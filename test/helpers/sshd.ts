@@ -1,0 +1,162 @@
+/**
+ * A real OpenSSH sshd on 127.0.0.1 for end-to-end tests, the benchmark and the demo: fresh host
+ * key, fresh client key authorized for the current user, everything in one temp dir.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { probeOnce } from '../../src/ssh/probe.js';
+
+const SshdPath = '/usr/sbin/sshd';
+const run = promisify(execFile);
+
+/** A running SSH server and the keys to talk to it; shared by the sshd and in-process helpers. */
+export interface TestSshServer {
+  port: number;
+  host: '127.0.0.1';
+  user: string;
+  /** OpenSSH private key text of the authorized client key. */
+  privateKey: string;
+  /** `ssh-ed25519 AAAA…` line of the client key. */
+  publicKey: string;
+  /** `ssh-ed25519 AAAA…` line of the server's host key. */
+  hostPublicKey: string;
+  /** `[127.0.0.1]:port ssh-ed25519 AAAA…`, for strict host key checking. */
+  knownHostsLine: string;
+  /** Temp dir of the server; removed by stop(). */
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** Whether the real sshd can be used here (CI installs it; a laptop may not have it). */
+export function sshdAvailable(): boolean {
+  return existsSync(SshdPath) && existsSync('/usr/bin/ssh-keygen');
+}
+
+/** Asks the kernel for a free loopback port (there is a small race until sshd binds it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+async function keygen(file: string, comment: string): Promise<void> {
+  await run('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+}
+
+/**
+ * Starts `/usr/sbin/sshd -D -e` with its own config and waits until it answers. Pass `port` to
+ * restart on the same address (e.g. with a new host key, to test pinning).
+ */
+export async function startSshd(options: { port?: number } = {}): Promise<TestSshServer> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'asg-rolling-sshd-'));
+  try {
+    // sshd refuses to start without its privilege separation directory.
+    await mkdir('/run/sshd', { recursive: true, mode: 0o755 }).catch(() => undefined);
+    await keygen(path.join(dir, 'host_ed25519'), 'test-host');
+    await keygen(path.join(dir, 'client_ed25519'), 'test-client');
+    const publicKey = (await readFile(path.join(dir, 'client_ed25519.pub'), 'utf8')).trim();
+    const hostPublicKey = (await readFile(path.join(dir, 'host_ed25519.pub'), 'utf8')).trim();
+    const privateKey = await readFile(path.join(dir, 'client_ed25519'), 'utf8');
+    await writeFile(path.join(dir, 'authorized_keys'), `${publicKey}\n`, { mode: 0o600 });
+
+    let lastError: Error | undefined;
+    for (let attempt = 0; attempt < (options.port ? 20 : 3); attempt++) {
+      const port = options.port ?? (await freePort());
+      try {
+        const child = await launch({ dir, port });
+        const [hostType, hostKey] = hostPublicKey.split(' ');
+        return {
+          port,
+          host: '127.0.0.1',
+          user: userInfo().username,
+          privateKey,
+          publicKey,
+          hostPublicKey,
+          knownHostsLine: `[127.0.0.1]:${port} ${hostType} ${hostKey}`,
+          dir,
+          stop: async () => {
+            await stopChild(child);
+            await rm(dir, { recursive: true, force: true });
+          },
+        };
+      } catch (error) {
+        lastError = error as Error;
+        // A port just released by a stopped sshd may be briefly unavailable: wait and retry.
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+    throw lastError ?? new Error('sshd did not start');
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function launch(options: { dir: string; port: number }): Promise<ChildProcess> {
+  const { dir, port } = options;
+  const config = path.join(dir, `sshd_config_${port}`);
+  await writeFile(
+    config,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${path.join(dir, 'host_ed25519')}`,
+      `PidFile ${path.join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
+      'PermitRootLogin prohibit-password',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'StrictModes no',
+      'UsePAM no',
+      'PrintMotd no',
+      'Subsystem sftp internal-sftp',
+      'LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(SshdPath, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code) => reject(new Error(`sshd exited with code ${code}: ${stderr.trim()}`)));
+    child.once('error', reject);
+  });
+  exited.catch(() => undefined);
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const result = await Promise.race([
+      probeOnce({ host: '127.0.0.1', port, timeoutMs: 1_000, signal: new AbortController().signal }),
+      exited,
+    ]);
+    // The pid file proves that this sshd bound the port, not some other server that took it first.
+    const pid = await readFile(path.join(dir, 'sshd.pid'), 'utf8').catch(() => '');
+    if (result.ready && pid.trim() === String(child.pid)) return child;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await stopChild(child);
+  throw new Error(`sshd on port ${port} did not answer within 10 s: ${stderr.trim()}`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+  await exited;
+  clearTimeout(timer);
+}

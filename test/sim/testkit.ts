@@ -1,0 +1,33 @@
+// Shared bits of the simulator's own tests: SDK clients pointed at a simulator, and polling.
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { EC2Client } from '@aws-sdk/client-ec2';
+
+import type { Simulator } from './index.js';
+
+export function clients(sim: Simulator, extra: { retryMode?: string; maxAttempts?: number } = {}) {
+  const config = { ...sim.clientConfig(), ...extra };
+  return { ec2: new EC2Client(config), asg: new AutoScalingClient(config) };
+}
+
+/** Polls fn until it returns a truthy value (or throws after timeoutMs). */
+export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, intervalMs = 10): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`waitFor timed out after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** The error a promise rejects with (fails if it resolves). */
+export async function rejection(
+  p: Promise<unknown>,
+): Promise<Error & { name: string; $metadata?: { httpStatusCode?: number } }> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error & { name: string };
+  }
+  throw new Error('expected a rejection');
+}

@@ -75,11 +75,12 @@ export function scriptCommand(options: {
  */
 export function killCommand(uploadDir: string, graceSeconds: number): string {
   const dir = shellQuote(remotePath(uploadDir));
+  // `kill -SIG -pgid`, not `kill -SIG -- -pgid`: dash's builtin kill does not take `--`.
   return [
     `p=$(cat ${dir}/${PidFile} 2>/dev/null) || exit 0`,
-    `kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null`,
-    `i=0; while [ $i -lt ${graceSeconds} ] && kill -0 -- "-$p" 2>/dev/null; do sleep 1; i=$((i+1)); done`,
-    `kill -KILL -- "-$p" 2>/dev/null; exit 0`,
+    `kill -TERM "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null`,
+    `i=0; while [ $i -lt ${graceSeconds} ] && kill -0 "-$p" 2>/dev/null; do sleep 1; i=$((i+1)); done`,
+    `kill -KILL "-$p" 2>/dev/null; exit 0`,
   ].join('; ');
 }
 

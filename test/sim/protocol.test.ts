@@ -114,6 +114,30 @@ describe('wire protocol', () => {
   });
 });
 
+describe('endpoint configuration', () => {
+  it('unmodified clients find it through AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL_AUTO_SCALING', async () => {
+    const { EC2Client, DescribeImagesCommand } = await import('@aws-sdk/client-ec2');
+    const { AutoScalingClient } = await import('@aws-sdk/client-auto-scaling');
+    sim.seed(buildFixture({ groups: 1, instancesPerGroup: 0 }));
+    process.env.AWS_ENDPOINT_URL_EC2 = sim.endpoint;
+    process.env.AWS_ENDPOINT_URL_AUTO_SCALING = sim.endpoint;
+    try {
+      const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+      const images = await new EC2Client({ region: 'eu-west-1', credentials }).send(
+        new DescribeImagesCommand({ Owners: ['self'] }),
+      );
+      expect(images.Images).toHaveLength(1);
+      const groups = await new AutoScalingClient({ region: 'eu-west-1', credentials }).send(
+        new DescribeAutoScalingGroupsCommand({}),
+      );
+      expect(groups.AutoScalingGroups).toHaveLength(1);
+    } finally {
+      delete process.env.AWS_ENDPOINT_URL_EC2;
+      delete process.env.AWS_ENDPOINT_URL_AUTO_SCALING;
+    }
+  });
+});
+
 describe('pagination and tag filters', () => {
   it('pages DescribeAutoScalingGroups (default 50, max 100) and filters by tag', async () => {
     sim.seed(buildFixture({ groups: 120, instancesPerGroup: 1, prefix: 'a' }));

@@ -10,11 +10,15 @@ export function clients(sim: Simulator, extra: { retryMode?: string; maxAttempts
 }
 
 /** Polls fn until it returns a truthy value (or throws after timeoutMs). */
-export async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 10_000, intervalMs = 10): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T> | T,
+  timeoutMs = 10_000,
+  intervalMs = 10,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
-    if (v) return v;
+    if (v) return v as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`waitFor timed out after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }

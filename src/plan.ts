@@ -253,3 +253,48 @@ export function formatPlan(plan: DeployPlan): string {
   for (const warning of plan.warnings) lines.push(`Note: ${warning.group} ${warning.error}`);
   return lines.join('\n');
 }
+
+/** A setup step's instance, as finalize picks it up. */
+export interface PreparedInstance {
+  readonly instanceId: string;
+  readonly address: string;
+  readonly sourceImageId: string;
+  readonly groups: readonly string[];
+}
+
+/** What setup handed over: its instances, one per source image. */
+export interface PreparedImages {
+  readonly images: readonly PreparedInstance[];
+}
+
+/**
+ * Narrows a fresh plan to what an earlier `setup` prepared: an image goes on only with setup's
+ * instance of it; a group whose template now boots another image than at setup fails, since its AMI
+ * would be baked from the wrong base.
+ */
+export function planForSetup(
+  plan: DeployPlan,
+  setup: PreparedImages,
+): { plan: DeployPlan; instances: Map<string, PreparedInstance> } {
+  const instances = new Map<string, PreparedInstance>();
+  const failures: GroupProblem[] = [...plan.failures];
+  const images: PlannedImage[] = [];
+  for (const image of plan.images) {
+    const prepared = setup.images.find((i) => i.sourceImageId === image.sourceImageId);
+    if (prepared) {
+      instances.set(image.sourceImageId, prepared);
+      images.push(image);
+      continue;
+    }
+    for (const group of image.groups) {
+      const before = setup.images.find((i) => i.groups.includes(group.name));
+      failures.push({
+        group: group.name,
+        error: before
+          ? `its launch template now boots ${image.sourceImageId}, but setup prepared an instance of ${before.sourceImageId}`
+          : `the setup step prepared no instance of ${image.sourceImageId}`,
+      });
+    }
+  }
+  return { plan: { images, failures, warnings: plan.warnings }, instances };
+}

@@ -1,0 +1,147 @@
+/**
+ * Bakes the temporary instance into an AMI: stop it (consistent file systems) unless told not to,
+ * CreateImage with our tags on image and snapshots, and wait until the image is available.
+ */
+import type { Tag as Ec2Tag } from '@aws-sdk/client-ec2';
+import { createImage } from '../aws/images.js';
+import { stopInstance } from '../aws/instances.js';
+import type { Tag } from '../config.js';
+import { Roles, Tags } from '../constants.js';
+import type { PlannedImage } from '../plan.js';
+import type { Logger } from '../runtime.js';
+import type { PipelineContext } from './context.js';
+import type { TemporaryInstance } from './setup.js';
+
+/** AWS caps tag values at 256 characters. */
+const TagValueMax = 256;
+
+/** Joins names into one tag value, cut at a comma if it would pass AWS's limit. */
+export function joinTagValue(values: readonly string[]): string {
+  const joined = [...new Set(values)].join(',');
+  if (joined.length <= TagValueMax) return joined;
+  const cut = joined.slice(0, TagValueMax);
+  return cut.slice(0, Math.max(0, cut.lastIndexOf(',')));
+}
+
+/** `20260102T030405Z`: sortable, and only characters AMI names allow. */
+export function compactTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
+}
+
+/** `${prefix}-${sourceImage}-${commit7}-${timestamp}`: unique per image and run, readable in the console. */
+export function amiName(options: {
+  readonly prefix: string;
+  readonly sourceImageId: string;
+  readonly commit: string;
+  readonly now: number;
+}): string {
+  const commit = options.commit.slice(0, 7) || 'local';
+  return `${options.prefix}-${options.sourceImageId}-${commit}-${compactTimestamp(options.now)}`.slice(
+    0,
+    128,
+  );
+}
+
+/** The tags of a new AMI and its snapshots: how cleanup and later runs recognise them. */
+export function amiTags(options: {
+  readonly image: PlannedImage;
+  readonly runId: string;
+  readonly commit: string;
+  readonly actionVersion: string;
+  readonly extra: readonly Tag[];
+}): Ec2Tag[] {
+  const ours: Ec2Tag[] = [
+    { Key: Tags.Managed, Value: 'true' },
+    { Key: Tags.Role, Value: Roles.Ami },
+    { Key: Tags.RunId, Value: options.runId },
+    { Key: Tags.Groups, Value: joinTagValue(options.image.groups.map((g) => g.name)) },
+    { Key: Tags.LaunchTemplates, Value: joinTagValue(options.image.groups.map((g) => g.launchTemplateId)) },
+    { Key: Tags.SourceImage, Value: options.image.sourceImageId },
+    { Key: Tags.Commit, Value: options.commit },
+    { Key: Tags.Version, Value: options.actionVersion },
+  ];
+  const reserved = new Set(ours.map((t) => t.Key));
+  return [
+    ...ours,
+    ...options.extra.filter((t) => !reserved.has(t.key)).map((t) => ({ Key: t.key, Value: t.value })),
+  ];
+}
+
+export interface BakedImage {
+  readonly imageId: string;
+  readonly name: string;
+}
+
+/** Stops (optionally) and images the instance, resolving once the AMI is available. */
+export async function bakeImage(
+  options: { readonly instance: TemporaryInstance; readonly image: PlannedImage },
+  ctx: PipelineContext,
+  log: Logger,
+): Promise<BakedImage> {
+  const { instance, image } = options;
+  const bake = ctx.config.bake;
+  const timeoutMs = bake.timeoutSeconds * 1000;
+  const lane = image.sourceImageId;
+  if (bake.stopBeforeImage) {
+    await ctx.timeline.record(lane, 'stop', async () => {
+      log.info(`Stopping ${instance.instanceId} so the image is consistent`);
+      await stopInstance(ctx.rt.ec2, instance.instanceId, ctx.rt.signal);
+      await ctx.pollers.instances.waitFor(instance.instanceId, {
+        test: (i) => {
+          const state = i?.State?.Name;
+          if (state === 'stopped') return 'done';
+          if (state === 'terminated' || state === 'shutting-down')
+            return { error: `instance ${instance.instanceId} is ${state}` };
+          return 'pending';
+        },
+        timeoutMs,
+        what: `instance ${instance.instanceId} to stop`,
+        signal: ctx.rt.signal,
+      });
+    });
+  }
+  return ctx.timeline.record(lane, 'image', async () => {
+    const name = amiName({
+      prefix: bake.amiNamePrefix,
+      sourceImageId: image.sourceImageId,
+      commit: ctx.config.run.commit,
+      now: ctx.rt.clock.now(),
+    });
+    const imageId = await createImage(ctx.rt.ec2, {
+      instanceId: instance.instanceId,
+      name,
+      description: `asg-rolling run ${ctx.config.run.runId} from ${image.sourceImageId}`,
+      tags: amiTags({
+        image,
+        runId: ctx.config.run.runId,
+        commit: ctx.config.run.commit,
+        actionVersion: ctx.actionVersion,
+        extra: bake.amiTags,
+      }),
+      noReboot: !bake.stopBeforeImage,
+      signal: ctx.rt.signal,
+    });
+    log.info(`Creating ${imageId} (${name})`);
+    await ctx.pollers.images.waitFor(imageId, {
+      test: (i) => {
+        if (i?.State === 'available') return 'done';
+        if (
+          i?.State === 'failed' ||
+          i?.State === 'error' ||
+          i?.State === 'invalid' ||
+          i?.State === 'deregistered'
+        ) {
+          return {
+            error: `image ${imageId} is ${i.State}${i.StateReason?.Message ? `: ${i.StateReason.Message}` : ''}`,
+          };
+        }
+        return 'pending';
+      },
+      timeoutMs,
+      what: `image ${imageId} to be available`,
+      signal: ctx.rt.signal,
+    });
+    log.info(`${imageId} is available`);
+    return { imageId, name };
+  });
+}

@@ -1,0 +1,151 @@
+/**
+ * Launches the temporary instance of one image: RunInstances from the first group's template
+ * version with our tags, registration for termination the moment its id exists, then wait until it
+ * runs and answers on SSH. Whatever fails after the launch terminates the instance again.
+ */
+import type { Instance, Tag as Ec2Tag } from '@aws-sdk/client-ec2';
+import { launchInstance, terminateInstances } from '../aws/instances.js';
+import type { SshAddress } from '../config.js';
+import { ActionName, Roles, Tags } from '../constants.js';
+import { errorMessage } from '../errors.js';
+import type { PlannedImage } from '../plan.js';
+import type { Logger } from '../runtime.js';
+import type { PipelineContext } from './context.js';
+import { joinTagValue } from './bake.js';
+import type { WaitForSsh } from './deploy.js';
+
+/** A temporary instance ready for a deploy, and the groups whose image it will become. */
+export interface TemporaryInstance {
+  readonly instanceId: string;
+  readonly address: string;
+  readonly sourceImageId: string;
+  readonly groups: readonly string[];
+}
+
+/** The tags of a temporary instance and its volumes: the run id lets cleanup find orphans later. */
+export function instanceTags(options: {
+  readonly image: PlannedImage;
+  readonly runId: string;
+  readonly commit: string;
+  readonly actionVersion: string;
+  readonly now: number;
+}): Ec2Tag[] {
+  return [
+    { Key: 'Name', Value: `${ActionName} ${options.runId}` },
+    { Key: Tags.Managed, Value: 'true' },
+    { Key: Tags.Role, Value: Roles.TemporaryInstance },
+    { Key: Tags.RunId, Value: options.runId },
+    { Key: Tags.Groups, Value: joinTagValue(options.image.groups.map((g) => g.name)) },
+    { Key: Tags.SourceImage, Value: options.image.sourceImageId },
+    { Key: Tags.Commit, Value: options.commit },
+    { Key: Tags.CreatedAt, Value: new Date(options.now).toISOString() },
+    { Key: Tags.Version, Value: options.actionVersion },
+  ];
+}
+
+/** The address to SSH to, as `ssh-address` asks; an instance without it cannot be reached. */
+export function addressOf(instance: Instance, kind: SshAddress): string {
+  const address = kind === 'public' ? instance.PublicIpAddress : instance.PrivateIpAddress;
+  if (!address)
+    throw new Error(`instance ${instance.InstanceId ?? ''} has no ${kind} IP address (ssh-address: ${kind})`);
+  return address;
+}
+
+/**
+ * Terminates a temporary instance now (keep-instances: only says it stays). Never throws: the post
+ * step retries whatever is left, so a failure here is a warning.
+ */
+export async function retireInstance(instanceId: string, ctx: PipelineContext, log: Logger): Promise<void> {
+  if (ctx.config.keepInstances) {
+    log.warning(
+      `Keeping temporary instance ${instanceId} (keep-instances: true); a later cleanup finds it by its tags`,
+    );
+    return;
+  }
+  try {
+    await terminateInstances(ctx.rt.ec2, [instanceId], log);
+    ctx.registry.markTerminated([instanceId]);
+    log.info(`Terminated temporary instance ${instanceId}`);
+  } catch (error) {
+    log.warning(`${errorMessage(error)}; the post step tries again`);
+  }
+}
+
+/** Launches, registers and waits for the instance to run and answer on SSH. */
+export async function setupInstance(
+  image: PlannedImage,
+  ctx: PipelineContext,
+  deps: { readonly waitForSsh: WaitForSsh },
+  log: Logger,
+): Promise<TemporaryInstance> {
+  const lane = image.sourceImageId;
+  const { run } = ctx.config;
+  let instanceId: string | undefined;
+  try {
+    const instance = await ctx.timeline.record(lane, 'launch', async () => {
+      instanceId = await launchInstance(ctx.rt.ec2, {
+        launchTemplateId: image.launchTemplateId,
+        version: image.version,
+        subnetId: image.subnetId,
+        tags: instanceTags({
+          image,
+          runId: run.runId,
+          commit: run.commit,
+          actionVersion: ctx.actionVersion,
+          now: ctx.rt.clock.now(),
+        }),
+        signal: ctx.rt.signal,
+      });
+      ctx.registry.register(instanceId);
+      log.info(
+        `Launched temporary instance ${instanceId} from ${image.launchTemplateId} version ${image.version}`,
+      );
+      return waitUntilRunning(instanceId, ctx);
+    });
+    const address = addressOf(instance, ctx.config.ssh.address);
+    await ctx.timeline.record(lane, 'ssh', async () => {
+      log.info(`Waiting for SSH on ${address}:${ctx.config.ssh.port}`);
+      await deps.waitForSsh({
+        host: address,
+        port: ctx.config.ssh.port,
+        timeoutMs: ctx.config.ssh.timeoutSeconds * 1000,
+        clock: ctx.rt.clock,
+        signal: ctx.rt.signal,
+        log,
+        intervalMs: ctx.intervals.sshMs,
+      });
+    });
+    return {
+      instanceId: instance.InstanceId ?? '',
+      address,
+      sourceImageId: image.sourceImageId,
+      groups: image.groups.map((g) => g.name),
+    };
+  } catch (error) {
+    if (instanceId) await retireInstance(instanceId, ctx, log);
+    throw error;
+  }
+}
+
+/** Waits for `running`; an instance that ends instead (capacity, a bad AMI) fails with AWS's reason. */
+export async function waitUntilRunning(instanceId: string, ctx: PipelineContext): Promise<Instance> {
+  return ctx.pollers.instances.waitFor(instanceId, {
+    test: (instance) => {
+      const state = instance?.State?.Name;
+      if (state === 'running') return 'done';
+      if (
+        state === 'terminated' ||
+        state === 'shutting-down' ||
+        state === 'stopped' ||
+        state === 'stopping'
+      ) {
+        const reason = instance?.StateReason?.Message ?? instance?.StateTransitionReason ?? '';
+        return { error: `instance ${instanceId} is ${state}${reason ? `: ${reason}` : ''}` };
+      }
+      return 'pending';
+    },
+    timeoutMs: ctx.config.ssh.timeoutSeconds * 1000,
+    what: `instance ${instanceId} to be running`,
+    signal: ctx.rt.signal,
+  });
+}

@@ -118,6 +118,14 @@ export function planCleanup(inventory: Inventory, options: PolicyOptions): Clean
 interface Use {
   group: string;
   how: string;
+  /** The use is by one of the group's instances (launched from this version), not the group's own setting. */
+  instance: boolean;
+}
+
+/** `used by group web (LaunchTemplate, $Latest → lt-a:7)` or `used by instance i-1 of group web`. */
+function useText(use: Use, version?: string): string {
+  if (use.instance) return `used by ${use.how} of group ${use.group}${version ? ` (${version})` : ''}`;
+  return `used by group ${use.group} (${use.how}${version ? ` → ${version}` : ''})`;
 }
 
 /** Version id → how groups use it, with `$Latest`/`$Default` resolved against the template. */
@@ -132,7 +140,11 @@ function resolveReferences(
     const number = resolveVersion(ref.version, template);
     if (number === undefined) continue;
     const how = /^\d+$/.test(ref.version) ? ref.via : `${ref.via}, ${ref.version}`;
-    push(used, versionId(template.id, number), { group: ref.group, how });
+    push(used, versionId(template.id, number), {
+      group: ref.group,
+      how,
+      instance: ref.via.startsWith('instance '),
+    });
   }
   return used;
 }
@@ -168,7 +180,7 @@ function planVersions(input: {
     const reasons: string[] = [];
     if (version.version === template.defaultVersion) reasons.push('default version');
     if (version.version === template.latestVersion) reasons.push('latest version');
-    reasons.push(...(input.referenced.get(id) ?? []).map((use) => `used by group ${use.group} (${use.how})`));
+    reasons.push(...(input.referenced.get(id) ?? []).map((use) => useText(use)));
     if (place < input.keep) reasons.push(`one of the newest ${input.keep} versions we made`);
     if (reasons.length > 0) {
       kept.push({ kind: 'launch-template-version', id, reason: summarise(reasons) });
@@ -199,7 +211,7 @@ function planImages(input: {
   for (const [id, uses] of input.referenced) {
     const imageId = input.versions.get(id)?.imageId;
     if (!imageId) continue;
-    for (const use of uses) push(users, imageId, `used by group ${use.group} (${use.how} → ${id})`);
+    for (const use of uses) push(users, imageId, useText(use, id));
   }
   for (const [id, version] of input.versions) {
     if (!version.imageId) continue;

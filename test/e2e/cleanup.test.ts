@@ -1,0 +1,514 @@
+/**
+ * Cleanup end to end: runCleanup with real SDK clients against the simulator. Every case runs the
+ * same cycle (dry run, real run, rerun) and then proves that nothing in use lost its image.
+ */
+import {
+  AutoScalingClient,
+  paginateDescribeAutoScalingGroups,
+  type LaunchTemplateSpecification,
+} from '@aws-sdk/client-auto-scaling';
+import {
+  CreateTagsCommand,
+  DeregisterImageCommand,
+  EC2Client,
+  EnableImageDeregistrationProtectionCommand,
+  RunInstancesCommand,
+  paginateDescribeImages,
+  paginateDescribeInstances,
+  paginateDescribeLaunchTemplateVersions,
+  paginateDescribeLaunchTemplates,
+  paginateDescribeSnapshots,
+} from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCleanup, type CleanupOptions, type CleanupReport } from '../../src/cleanup/index.js';
+import type { Selection } from '../../src/config.js';
+import { Roles, Tags } from '../../src/constants.js';
+import type { Logger, Runtime } from '../../src/runtime.js';
+import { startSimulator, type Fixture, type SeedResult, type Simulator } from '../sim/index.js';
+
+let sim: Simulator;
+let ec2: EC2Client;
+let autoScaling: AutoScalingClient;
+const RUN = 'run-now';
+const Mutations = new Set([
+  'DeleteLaunchTemplateVersions',
+  'DeregisterImage',
+  'DeleteSnapshot',
+  'TerminateInstances',
+]);
+
+beforeAll(async () => {
+  sim = await startSimulator({ timeScale: 0.001 });
+  const config = { ...sim.clientConfig(), maxAttempts: 3 };
+  expect(config).toMatchObject({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  ec2 = new EC2Client(config);
+  autoScaling = new AutoScalingClient(config);
+});
+afterAll(async () => {
+  ec2?.destroy();
+  autoScaling?.destroy();
+  await sim?.stop();
+});
+beforeEach(async () => {
+  await sim.reset();
+});
+
+function runtime(lines: string[] = []): Runtime {
+  const logger = (prefix: string): Logger => ({
+    info: (m) => lines.push(`${prefix}${m}`),
+    warning: (m) => lines.push(`${prefix}warning ${m}`),
+    error: (m) => lines.push(`${prefix}error ${m}`),
+    debug: () => {},
+    child: (p) => logger(`${prefix}[${p}] `),
+  });
+  return {
+    ec2,
+    autoScaling,
+    clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+    log: logger(''),
+    signal: new AbortController().signal,
+  };
+}
+
+const minutesAgo = (m: number): string => new Date(Date.now() - m * 60_000).toISOString();
+
+/** Versions as we make them, each using the named image. */
+const ours = (...images: string[]) =>
+  images.map((imageName, i) => ({ imageName, description: `asg-rolling r${i}` }));
+
+/** Marks a seeded image as one of our AMIs for the given templates, made `age` minutes ago. */
+async function markOurs(
+  seeded: SeedResult,
+  image: string,
+  opts: { templates?: string[]; groups?: string[]; age: number; runId?: string },
+): Promise<string> {
+  const id = seeded.images[image] ?? '';
+  const templateIds = (opts.templates ?? []).map((t) => seeded.launchTemplates[t] ?? t);
+  await ec2.send(
+    new CreateTagsCommand({
+      Resources: [id],
+      Tags: [
+        { Key: Tags.Managed, Value: 'true' },
+        { Key: Tags.Role, Value: Roles.Ami },
+        { Key: Tags.RunId, Value: opts.runId ?? 'run-old' },
+        { Key: Tags.LaunchTemplates, Value: templateIds.join(',') },
+        { Key: Tags.Groups, Value: (opts.groups ?? []).join(',') },
+        { Key: Tags.CreatedAt, Value: minutesAgo(opts.age) },
+      ],
+    }),
+  );
+  // Seeding creates every image in the same instant; the ranking by CreationDate needs an order.
+  const image_ = sim.state.images.get(id);
+  if (image_) image_.CreationDate = minutesAgo(opts.age);
+  return id;
+}
+
+/** Every image id that exists now (this account). */
+async function existingImages(): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for await (const page of paginateDescribeImages({ client: ec2 }, { Owners: ['self'] })) {
+    for (const image of page.Images ?? []) if (image.ImageId) ids.add(image.ImageId);
+  }
+  return ids;
+}
+
+/**
+ * The safety invariant, checked with plain SDK calls independent of the code under test: every image
+ * referenced by a group's resolved version, by any remaining version or by a non-terminated instance,
+ * and existing before the run, still exists; so does every snapshot of every remaining image.
+ */
+async function assertNothingInUseLost(before: ReadonlySet<string>): Promise<void> {
+  const images = new Map<string, string[]>();
+  for await (const page of paginateDescribeImages({ client: ec2 }, { Owners: ['self'] })) {
+    for (const image of page.Images ?? []) {
+      const snapshots = (image.BlockDeviceMappings ?? []).flatMap((m) =>
+        m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [],
+      );
+      images.set(image.ImageId ?? '', snapshots);
+    }
+  }
+  const referenced: [string, string][] = [];
+  const versionImage = new Map<string, string>();
+  const templates: { id: string; name: string; def: number; latest: number }[] = [];
+  for await (const page of paginateDescribeLaunchTemplates({ client: ec2 }, {})) {
+    for (const t of page.LaunchTemplates ?? []) {
+      templates.push({
+        id: t.LaunchTemplateId ?? '',
+        name: t.LaunchTemplateName ?? '',
+        def: t.DefaultVersionNumber ?? 0,
+        latest: t.LatestVersionNumber ?? 0,
+      });
+    }
+  }
+  for (const t of templates) {
+    for await (const page of paginateDescribeLaunchTemplateVersions(
+      { client: ec2 },
+      { LaunchTemplateId: t.id },
+    )) {
+      for (const v of page.LaunchTemplateVersions ?? []) {
+        const image = v.LaunchTemplateData?.ImageId ?? '';
+        versionImage.set(`${t.id}:${v.VersionNumber}`, image);
+        referenced.push([image, `version ${t.id}:${v.VersionNumber}`]);
+      }
+    }
+  }
+  const resolve = (spec: LaunchTemplateSpecification | undefined): string | undefined => {
+    const t = templates.find((x) => x.id === spec?.LaunchTemplateId || x.name === spec?.LaunchTemplateName);
+    if (!spec || !t) return undefined;
+    const v =
+      spec.Version === '$Latest'
+        ? t.latest
+        : !spec.Version || spec.Version === '$Default'
+          ? t.def
+          : Number(spec.Version);
+    return versionImage.get(`${t.id}:${v}`) ?? `missing version ${t.id}:${v}`;
+  };
+  for await (const page of paginateDescribeAutoScalingGroups({ client: autoScaling }, {})) {
+    for (const g of page.AutoScalingGroups ?? []) {
+      const spec = g.LaunchTemplate ?? g.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
+      const image = resolve(spec);
+      // A group's version itself must survive too.
+      expect(image, `group ${g.AutoScalingGroupName} lost its launch template version`).not.toMatch(
+        /^missing/,
+      );
+      if (image) referenced.push([image, `group ${g.AutoScalingGroupName}`]);
+    }
+  }
+  const live = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
+  for await (const page of paginateDescribeInstances(
+    { client: ec2 },
+    { Filters: [{ Name: 'instance-state-name', Values: live }] },
+  )) {
+    for (const r of page.Reservations ?? []) {
+      for (const i of r.Instances ?? []) referenced.push([i.ImageId ?? '', `instance ${i.InstanceId}`]);
+    }
+  }
+  const lost = referenced.filter(([image]) => before.has(image) && !images.has(image));
+  expect(lost, 'images still in use were deregistered').toEqual([]);
+
+  const snapshots = new Set<string>();
+  for await (const page of paginateDescribeSnapshots({ client: ec2 }, { OwnerIds: ['self'] })) {
+    for (const s of page.Snapshots ?? []) if (s.SnapshotId) snapshots.add(s.SnapshotId);
+  }
+  const orphaned = [...images].flatMap(([image, snaps]) =>
+    snaps.filter((s) => !snapshots.has(s)).map((s) => `${image}:${s}`),
+  );
+  expect(orphaned, 'remaining images lost a snapshot').toEqual([]);
+}
+
+const key = (report: CleanupReport): string[] => report.deleted.map((d) => `${d.kind} ${d.id}`).sort();
+
+/**
+ * Dry run (no change), real run (the same deletions, nothing in use lost), rerun (nothing to do).
+ * Returns the real run's report.
+ */
+async function cycle(options: Partial<CleanupOptions> & { selection: Selection }): Promise<CleanupReport> {
+  const full: CleanupOptions = { keep: 1, orphanAgeMinutes: 360, dryRun: false, runId: RUN, ...options };
+  const before = await existingImages();
+
+  sim.clearCalls();
+  const dry = await runCleanup({ ...full, dryRun: true }, runtime());
+  expect(sim.calls.filter((c) => !c.action.startsWith('Describe')).map((c) => c.action)).toEqual([]);
+  expect(dry.deleted.every((d) => d.dryRun)).toBe(true);
+  expect(await existingImages()).toEqual(before);
+
+  sim.clearCalls();
+  const real = await runCleanup(full, runtime());
+  expect(real.failures).toEqual([]);
+  expect(key(real)).toEqual(key(dry));
+  expect(real.deleted.every((d) => !d.dryRun)).toBe(true);
+  await assertNothingInUseLost(before);
+
+  sim.clearCalls();
+  const again = await runCleanup(full, runtime());
+  expect(again.deleted).toEqual([]);
+  expect(again.failures).toEqual([]);
+  expect(sim.calls.filter((c) => Mutations.has(c.action))).toEqual([]);
+  return real;
+}
+
+const ids = (report: CleanupReport, kind: string): string[] =>
+  report.deleted
+    .filter((d) => d.kind === kind)
+    .map((d) => d.id)
+    .sort();
+const kept = (report: CleanupReport, id: string | undefined): string | undefined =>
+  report.kept.find((k) => k.id === id)?.reason;
+
+describe('cleanup against the simulator', () => {
+  it('keeps an AMI shared with another template whose kept version still uses it', async () => {
+    const fixture: Fixture = {
+      images: ['base', 'shared', 'a1', 'a2', 'a3'].map((name) => ({ name })),
+      launchTemplates: [
+        {
+          name: 'lt-web',
+          versions: [{ imageName: 'base', description: 'initial' }, ...ours('shared', 'a1', 'a2', 'a3')],
+        },
+        { name: 'lt-api', versions: [{ imageName: 'base', description: 'initial' }, ...ours('shared')] },
+      ],
+      groups: [
+        { name: 'web', launchTemplate: { name: 'lt-web', version: '$Latest' }, desiredCapacity: 1 },
+        { name: 'api', launchTemplate: { name: 'lt-api', version: '2' }, desiredCapacity: 1 },
+      ],
+    };
+    const s = sim.seed(fixture);
+    const web = s.launchTemplates['lt-web'];
+    const api = s.launchTemplates['lt-api'];
+    const shared = await markOurs(s, 'shared', { templates: ['lt-web', 'lt-api'], age: 500 });
+    const [a1, a2, a3] = await Promise.all(
+      ['a1', 'a2', 'a3'].map((n, i) => markOurs(s, n, { templates: ['lt-web'], age: 400 - 100 * i })),
+    );
+
+    const report = await cycle({ selection: { names: ['web'], tags: [] } });
+
+    expect(ids(report, 'launch-template-version')).toEqual([`${web}:2`, `${web}:3`, `${web}:4`]);
+    expect(ids(report, 'ami')).toEqual([a1, a2].sort());
+    expect(ids(report, 'snapshot')).toHaveLength(2);
+    expect(kept(report, shared)).toContain(`used by group api (LaunchTemplate → ${api}:2)`);
+    expect(kept(report, a3)).toContain(`used by group web (LaunchTemplate, $Latest → ${web}:5)`);
+    expect(kept(report, `${web}:5`)).toContain('latest version');
+    expect([...(await existingImages())]).toEqual(expect.arrayContaining([s.images.base, shared, a3]));
+  });
+
+  it('keeps an AMI that only a remaining version of a template out of scope still uses', async () => {
+    const s = sim.seed({
+      images: ['base', 'shared', 'a1', 'b1'].map((name) => ({ name })),
+      launchTemplates: [
+        {
+          name: 'lt-web',
+          versions: [{ imageName: 'base', description: 'initial' }, ...ours('shared', 'a1')],
+        },
+        // lt-api:2 uses the shared AMI, but no group does: api follows $Default, version 1.
+        { name: 'lt-api', versions: [{ imageName: 'base', description: 'initial' }, ...ours('shared')] },
+      ],
+      groups: [
+        { name: 'web', launchTemplate: { name: 'lt-web', version: '$Latest' }, desiredCapacity: 1 },
+        { name: 'api', launchTemplate: { name: 'lt-api' }, desiredCapacity: 1 },
+      ],
+    });
+    const web = s.launchTemplates['lt-web'];
+    const api = s.launchTemplates['lt-api'];
+    const shared = await markOurs(s, 'shared', { templates: ['lt-web', 'lt-api'], age: 500 });
+    await markOurs(s, 'a1', { templates: ['lt-web'], age: 300 });
+    // A newer AMI for lt-api, so the shared one is not kept as lt-api's newest either.
+    await markOurs(s, 'b1', { templates: ['lt-api'], age: 100 });
+
+    const report = await cycle({ selection: { names: ['web'], tags: [] } });
+
+    expect(ids(report, 'launch-template-version')).toEqual([`${web}:2`]);
+    expect(ids(report, 'ami')).toEqual([]);
+    expect(kept(report, shared)).toBe(`used by launch template version ${api}:2`);
+  });
+
+  it('keeps AMIs used by instances or protected, and terminates only true orphans', async () => {
+    const s = sim.seed({
+      images: ['base', 'x0', 'x1', 'x2', 'x3'].map((name) => ({ name })),
+      launchTemplates: [
+        {
+          name: 'lt-web',
+          versions: [{ imageName: 'base', description: 'initial' }, ...ours('x0', 'x1', 'x2', 'x3')],
+        },
+      ],
+      groups: [{ name: 'web', launchTemplate: { name: 'lt-web', version: '$Latest' }, desiredCapacity: 1 }],
+    });
+    const [x0, x1, x2] = await Promise.all(
+      ['x0', 'x1', 'x2', 'x3'].map((n, i) => markOurs(s, n, { templates: ['lt-web'], age: 500 - 100 * i })),
+    );
+    await ec2.send(new EnableImageDeregistrationProtectionCommand({ ImageId: x0 }));
+    const launch = async (imageId: string | undefined, tags: Record<string, string>): Promise<string> => {
+      const out = await ec2.send(
+        new RunInstancesCommand({
+          ImageId: imageId,
+          MinCount: 1,
+          MaxCount: 1,
+          SubnetId: 'subnet-0aaaa000000000001',
+          TagSpecifications: [
+            { ResourceType: 'instance', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+          ],
+        }),
+      );
+      return out.Instances?.[0]?.InstanceId ?? '';
+    };
+    const users = await launch(x1, { Name: 'someone-elses' });
+    const temp = (runId: string, age: number, groups = 'web'): Record<string, string> => ({
+      [Tags.Managed]: 'true',
+      [Tags.Role]: Roles.TemporaryInstance,
+      [Tags.RunId]: runId,
+      [Tags.Groups]: groups,
+      [Tags.CreatedAt]: minutesAgo(age),
+    });
+    const orphan = await launch(s.images.base ?? '', temp('run-old', 420));
+    const mine = await launch(s.images.base ?? '', temp(RUN, 420));
+    const young = await launch(s.images.base ?? '', temp('run-busy', 30));
+    const elsewhere = await launch(s.images.base ?? '', temp('run-old', 420, 'api'));
+
+    const report = await cycle({ selection: { names: ['web'], tags: [] } });
+
+    expect(ids(report, 'instance')).toEqual([orphan]);
+    expect(ids(report, 'ami')).toEqual([x2]);
+    expect(kept(report, x0)).toBe('deregistration protection is on');
+    expect(kept(report, x1)).toBe(`used by instance ${users} (running)`);
+    const states = new Map<string, string>();
+    for await (const page of paginateDescribeInstances({ client: ec2 }, {})) {
+      for (const r of page.Reservations ?? [])
+        for (const i of r.Instances ?? []) states.set(i.InstanceId ?? '', i.State?.Name ?? '');
+    }
+    expect(['shutting-down', 'terminated']).toContain(states.get(orphan));
+    for (const id of [users, mine, young, elsewhere]) expect(states.get(id)).toBe('running');
+  });
+
+  it('keeps the default version and versions referenced by $Latest, $Default and number, by any group', async () => {
+    const names = ['c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8'];
+    const s = sim.seed({
+      images: ['base', ...names].map((name) => ({ name })),
+      launchTemplates: [
+        {
+          name: 'lt-web',
+          defaultVersion: 3,
+          versions: [{ imageName: 'base', description: 'initial' }, ...ours(...names)],
+        },
+      ],
+      groups: [
+        {
+          name: 'web',
+          launchTemplate: { name: 'lt-web', version: '$Latest' },
+          desiredCapacity: 1,
+          tags: { app: 'shop' },
+        },
+        {
+          name: 'web-def',
+          launchTemplate: { name: 'lt-web', version: '$Default' },
+          desiredCapacity: 1,
+          tags: { app: 'shop' },
+        },
+        {
+          name: 'web-num',
+          launchTemplate: { name: 'lt-web', version: '5' },
+          mixedInstancesPolicy: true,
+          desiredCapacity: 1,
+          tags: { app: 'shop' },
+        },
+        {
+          name: 'batch',
+          launchTemplate: { name: 'lt-web', version: '6' },
+          desiredCapacity: 0,
+          tags: { app: 'batch' },
+        },
+      ],
+    });
+    const lt = s.launchTemplates['lt-web'];
+    const amis = await Promise.all(
+      names.map((n, i) => markOurs(s, n, { templates: ['lt-web'], age: 900 - 100 * i })),
+    );
+    const byName = Object.fromEntries(names.map((n, i) => [n, amis[i]]));
+
+    const report = await cycle({ selection: { names: [], tags: [{ key: 'app', value: 'shop' }] } });
+
+    expect(ids(report, 'launch-template-version')).toEqual([`${lt}:2`, `${lt}:4`, `${lt}:7`]);
+    expect(ids(report, 'ami')).toEqual([byName.c2, byName.c4, byName.c7].sort());
+    expect(kept(report, `${lt}:3`)).toMatch(
+      /^default version; used by group web-def \(LaunchTemplate, \$Default\); used by instance i-\w+ of group web-def$/,
+    );
+    expect(kept(report, `${lt}:5`)).toMatch(
+      /^used by group web-num \(MixedInstancesPolicy\); used by instance i-\w+ of group web-num$/,
+    );
+    expect(kept(report, `${lt}:6`)).toBe('used by group batch (LaunchTemplate)');
+    expect(kept(report, `${lt}:8`)).toMatch(
+      /^latest version; used by group web \(LaunchTemplate, \$Latest\)/,
+    );
+  });
+
+  it('never touches untagged AMIs or ours of other templates, and copes with a version whose AMI is gone', async () => {
+    const s = sim.seed({
+      images: ['base', 'manual', 'foreign', 'gone', 'd3'].map((name) => ({ name })),
+      launchTemplates: [
+        { name: 'lt-web', versions: [{ imageName: 'base', description: 'initial' }, ...ours('gone', 'd3')] },
+        { name: 'lt-other', versions: [{ imageName: 'base', description: 'initial' }] },
+      ],
+      groups: [{ name: 'web', launchTemplate: { name: 'lt-web', version: '$Latest' }, desiredCapacity: 1 }],
+    });
+    const web = s.launchTemplates['lt-web'];
+    sim.state.images.get(s.images.manual ?? '')!.CreationDate = minutesAgo(10_000);
+    const foreign = await markOurs(s, 'foreign', { templates: ['lt-other'], groups: ['api'], age: 9000 });
+    await markOurs(s, 'gone', { templates: ['lt-web'], age: 800 });
+    await markOurs(s, 'd3', { templates: ['lt-web'], age: 700 });
+    await ec2.send(new DeregisterImageCommand({ ImageId: s.images.gone }));
+
+    const report = await cycle({ selection: { names: ['web'], tags: [] } });
+
+    expect(ids(report, 'launch-template-version')).toEqual([`${web}:2`]);
+    expect(ids(report, 'ami')).toEqual([]);
+    const left = await existingImages();
+    for (const id of [s.images.manual, foreign, s.images.base, s.images.d3])
+      expect(left.has(id ?? '')).toBe(true);
+    expect(report.kept.some((k) => k.id === s.images.manual || k.id === foreign)).toBe(false);
+  });
+
+  it('deletes 450 old versions in calls of at most 200', async () => {
+    const s = sim.seed({
+      images: ['e1', 'e2', 'e3', 'e4'].map((name) => ({ name })),
+      launchTemplates: [
+        {
+          name: 'lt-web',
+          versions: Array.from({ length: 450 }, (_, i) => ({
+            imageName: `e${Math.floor(i / 150) + 1}`,
+            description: `asg-rolling r${i}`,
+          })),
+        },
+      ],
+      groups: [{ name: 'web', launchTemplate: { name: 'lt-web', version: '$Default' }, desiredCapacity: 1 }],
+    });
+    const lt = s.launchTemplates['lt-web'];
+    // e4 is a newer AMI no version uses yet (a bake whose version was never made): it still counts.
+    const [e1, e2, e3, e4] = await Promise.all(
+      ['e1', 'e2', 'e3', 'e4'].map((n, i) => markOurs(s, n, { templates: ['lt-web'], age: 400 - 100 * i })),
+    );
+
+    sim.clearCalls();
+    const report = await cycle({ selection: { names: ['web'], tags: [] }, keep: 2 });
+
+    // Kept: version 1 (default, group web) and the newest two; e1 through version 1, e3 and e4 as newest.
+    expect(ids(report, 'launch-template-version')).toHaveLength(447);
+    expect(kept(report, `${lt}:1`)).toMatch(
+      /^default version; used by group web \(LaunchTemplate, \$Default\);/,
+    );
+    expect(ids(report, 'ami')).toEqual([e2]);
+    expect(kept(report, e1)).toMatch(/used by group web/);
+    expect(kept(report, e3)).toMatch(/one of the newest 2 AMIs/);
+    expect(kept(report, e4)).toBe(`one of the newest 2 AMIs for ${lt}`);
+  });
+
+  it('sends DeleteLaunchTemplateVersions in batches of at most 200', async () => {
+    const s = sim.seed({
+      images: [{ name: 'e1' }],
+      launchTemplates: [
+        {
+          name: 'lt-web',
+          versions: Array.from({ length: 450 }, (_, i) => ({
+            imageName: 'e1',
+            description: `asg-rolling r${i}`,
+          })),
+        },
+      ],
+      groups: [{ name: 'web', launchTemplate: { name: 'lt-web', version: '$Latest' }, desiredCapacity: 0 }],
+    });
+    await markOurs(s, 'e1', { templates: ['lt-web'], age: 100 });
+    sim.clearCalls();
+    const report = await runCleanup(
+      { selection: { names: ['web'], tags: [] }, keep: 5, orphanAgeMinutes: 360, dryRun: false, runId: RUN },
+      runtime(),
+    );
+    const batches = sim.calls
+      .filter((c) => c.action === 'DeleteLaunchTemplateVersions')
+      .map((c) => (c.params.Versions as unknown[] | undefined)?.length ?? 0);
+    expect(batches.length).toBeGreaterThanOrEqual(3);
+    expect(Math.max(...batches)).toBeLessThanOrEqual(200);
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(444);
+    expect(report.deleted).toHaveLength(444);
+    // Version 1 is the default, 446..450 the newest five.
+    expect(report.failures).toEqual([]);
+  });
+});

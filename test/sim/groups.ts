@@ -53,8 +53,6 @@ export function matchesSpec(
   );
 }
 
-let subnetCursor = 0;
-
 /** Launches one instance into the group from spec (default: the group's own configuration). */
 export function launchGroupInstance(
   world: World,
@@ -64,7 +62,8 @@ export function launchGroupInstance(
   const resolved = resolveSpec(world, opts.spec ?? specOf(group));
   if (!resolved.imageId) throw validation('The launch template has no ImageId.');
   const subnets = (group.VPCZoneIdentifier ?? '').split(',').filter(Boolean);
-  const subnetId = subnets.length ? subnets[subnetCursor++ % subnets.length] : undefined;
+  // Spread members over the group's subnets, as Auto Scaling balances zones.
+  const subnetId = subnets.length ? subnets[(group.Instances?.length ?? 0) % subnets.length] : undefined;
   const record = launchInstance(world, {
     imageId: resolved.imageId,
     reservationId: world.state.id('r'),

@@ -107,6 +107,7 @@ export async function startRefresh(
       if (mode === 'fail' || attempt > 3) {
         throw new Error(
           `an Instance Refresh is already in progress on ${options.group} (on-refresh-in-progress: ${mode})`,
+          { cause: error },
         );
       }
       await settleRunningRefresh(options.group, mode, ctx, log);

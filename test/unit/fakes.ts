@@ -1,7 +1,11 @@
 /** Fakes shared by the pipeline's unit tests: a clock whose sleeps are instant, a recording logger. */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import type { Config } from '../../src/config.js';
+import { createPollers, type PipelineContext, type PollIntervals } from '../../src/phases/context.js';
 import type { Clock, Logger, Runtime } from '../../src/runtime.js';
+import { InstanceRegistry } from '../../src/state.js';
+import { Timeline } from '../../src/timeline.js';
 
 export interface FakeClock extends Clock {
   /** Every sleep asked for, in ms. */
@@ -64,5 +68,74 @@ export function fakeRuntime(): FakeRuntime {
     log: recordingLogger(),
     signal: controller.signal,
     controller,
+  };
+}
+
+/** A complete Config with the action's defaults; tests override what they exercise. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    command: 'deploy',
+    selection: { names: [], tags: [{ key: 'app', value: 'shop' }] },
+    maxParallel: 8,
+    region: 'eu-west-1',
+    ssh: {
+      user: 'deploy',
+      privateKey: 'KEY',
+      port: 22,
+      address: 'private',
+      timeoutSeconds: 300,
+      hostKeyChecking: 'accept-new',
+      knownHosts: [],
+    },
+    deploy: {
+      upload: ['build'],
+      uploadDir: 'asg-rolling',
+      script: 'deploy.sh',
+      env: { STAGE: 'prod' },
+      timeoutSeconds: 1800,
+    },
+    keepInstances: false,
+    bake: { stopBeforeImage: true, amiNamePrefix: 'shop', amiTags: [], timeoutSeconds: 3600 },
+    roll: {
+      minHealthyPercentage: 90,
+      maxHealthyPercentage: 100,
+      instanceWarmup: undefined,
+      skipMatching: false,
+      checkpointPercentages: [],
+      checkpointDelay: undefined,
+      autoRollback: true,
+      alarms: [],
+      bakeTime: undefined,
+      scaleInProtectedInstances: 'Ignore',
+      standbyInstances: 'Ignore',
+      waitForRefresh: true,
+      timeoutSeconds: 3600,
+      onRefreshInProgress: 'wait',
+    },
+    cleanup: { keep: 5, orphanAgeMinutes: 360, dryRun: false },
+    run: { runId: '42-1', commit: 'abcdef0123456789', workspace: '/ws', runUrl: '' },
+    setupResult: undefined,
+    ...overrides,
+  };
+}
+
+export interface TestContext extends PipelineContext {
+  readonly rt: FakeRuntime;
+  readonly saved: Map<string, string>;
+}
+
+/** A pipeline context over a fake runtime, with state saved into a map. */
+export function testContext(config: Config = testConfig(), rt: FakeRuntime = fakeRuntime()): TestContext {
+  const saved = new Map<string, string>();
+  const intervals: PollIntervals = { instanceMs: 2000, imageMs: 5000, refreshMs: 10_000, sshMs: 1000 };
+  return {
+    config,
+    rt,
+    saved,
+    registry: new InstanceRegistry((name, value) => saved.set(name, value)),
+    pollers: createPollers(rt, intervals),
+    timeline: new Timeline(rt.clock),
+    actionVersion: '9.9.9',
+    intervals,
   };
 }

@@ -2,28 +2,20 @@
  * Cleanup end to end: runCleanup with real SDK clients against the simulator. Every case runs the
  * same cycle (dry run, real run, rerun) and then proves that nothing in use lost its image.
  */
-import {
-  AutoScalingClient,
-  paginateDescribeAutoScalingGroups,
-  type LaunchTemplateSpecification,
-} from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import {
   CreateTagsCommand,
   DeregisterImageCommand,
   EC2Client,
   EnableImageDeregistrationProtectionCommand,
   RunInstancesCommand,
-  paginateDescribeImages,
   paginateDescribeInstances,
-  paginateDescribeLaunchTemplateVersions,
-  paginateDescribeLaunchTemplates,
-  paginateDescribeSnapshots,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCleanup, type CleanupOptions, type CleanupReport } from '../../src/cleanup/index.js';
 import type { Selection } from '../../src/config.js';
 import { Roles, Tags } from '../../src/constants.js';
-import type { Logger, Runtime } from '../../src/runtime.js';
+import { assertNothingInUseLost, existingImages, runtime } from './cleanup-invariant.js';
 import { startSimulator, type Fixture, type SeedResult, type Simulator } from '../sim/index.js';
 
 let sim: Simulator;
@@ -55,23 +47,6 @@ afterAll(async () => {
 beforeEach(async () => {
   await sim.reset();
 });
-
-function runtime(lines: string[] = []): Runtime {
-  const logger = (prefix: string): Logger => ({
-    info: (m) => lines.push(`${prefix}${m}`),
-    warning: (m) => lines.push(`${prefix}warning ${m}`),
-    error: (m) => lines.push(`${prefix}error ${m}`),
-    debug: () => {},
-    child: (p) => logger(`${prefix}[${p}] `),
-  });
-  return {
-    ec2,
-    autoScaling,
-    clock: { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
-    log: logger(''),
-    signal: new AbortController().signal,
-  };
-}
 
 const minutesAgo = (m: number): string => new Date(Date.now() - m * 60_000).toISOString();
 
@@ -106,99 +81,6 @@ async function markOurs(
   return id;
 }
 
-/** Every image id that exists now (this account). */
-async function existingImages(): Promise<Set<string>> {
-  const ids = new Set<string>();
-  for await (const page of paginateDescribeImages({ client: ec2 }, { Owners: ['self'] })) {
-    for (const image of page.Images ?? []) if (image.ImageId) ids.add(image.ImageId);
-  }
-  return ids;
-}
-
-/**
- * The safety invariant, checked with plain SDK calls independent of the code under test: every image
- * referenced by a group's resolved version, by any remaining version or by a non-terminated instance,
- * and existing before the run, still exists; so does every snapshot of every remaining image.
- */
-async function assertNothingInUseLost(before: ReadonlySet<string>): Promise<void> {
-  const images = new Map<string, string[]>();
-  for await (const page of paginateDescribeImages({ client: ec2 }, { Owners: ['self'] })) {
-    for (const image of page.Images ?? []) {
-      const snapshots = (image.BlockDeviceMappings ?? []).flatMap((m) =>
-        m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [],
-      );
-      images.set(image.ImageId ?? '', snapshots);
-    }
-  }
-  const referenced: [string, string][] = [];
-  const versionImage = new Map<string, string>();
-  const templates: { id: string; name: string; def: number; latest: number }[] = [];
-  for await (const page of paginateDescribeLaunchTemplates({ client: ec2 }, {})) {
-    for (const t of page.LaunchTemplates ?? []) {
-      templates.push({
-        id: t.LaunchTemplateId ?? '',
-        name: t.LaunchTemplateName ?? '',
-        def: t.DefaultVersionNumber ?? 0,
-        latest: t.LatestVersionNumber ?? 0,
-      });
-    }
-  }
-  for (const t of templates) {
-    for await (const page of paginateDescribeLaunchTemplateVersions(
-      { client: ec2 },
-      { LaunchTemplateId: t.id },
-    )) {
-      for (const v of page.LaunchTemplateVersions ?? []) {
-        const image = v.LaunchTemplateData?.ImageId ?? '';
-        versionImage.set(`${t.id}:${v.VersionNumber}`, image);
-        referenced.push([image, `version ${t.id}:${v.VersionNumber}`]);
-      }
-    }
-  }
-  const resolve = (spec: LaunchTemplateSpecification | undefined): string | undefined => {
-    const t = templates.find((x) => x.id === spec?.LaunchTemplateId || x.name === spec?.LaunchTemplateName);
-    if (!spec || !t) return undefined;
-    const v =
-      spec.Version === '$Latest'
-        ? t.latest
-        : !spec.Version || spec.Version === '$Default'
-          ? t.def
-          : Number(spec.Version);
-    return versionImage.get(`${t.id}:${v}`) ?? `missing version ${t.id}:${v}`;
-  };
-  for await (const page of paginateDescribeAutoScalingGroups({ client: autoScaling }, {})) {
-    for (const g of page.AutoScalingGroups ?? []) {
-      const spec = g.LaunchTemplate ?? g.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
-      const image = resolve(spec);
-      // A group's version itself must survive too.
-      expect(image, `group ${g.AutoScalingGroupName} lost its launch template version`).not.toMatch(
-        /^missing/,
-      );
-      if (image) referenced.push([image, `group ${g.AutoScalingGroupName}`]);
-    }
-  }
-  const live = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
-  for await (const page of paginateDescribeInstances(
-    { client: ec2 },
-    { Filters: [{ Name: 'instance-state-name', Values: live }] },
-  )) {
-    for (const r of page.Reservations ?? []) {
-      for (const i of r.Instances ?? []) referenced.push([i.ImageId ?? '', `instance ${i.InstanceId}`]);
-    }
-  }
-  const lost = referenced.filter(([image]) => before.has(image) && !images.has(image));
-  expect(lost, 'images still in use were deregistered').toEqual([]);
-
-  const snapshots = new Set<string>();
-  for await (const page of paginateDescribeSnapshots({ client: ec2 }, { OwnerIds: ['self'] })) {
-    for (const s of page.Snapshots ?? []) if (s.SnapshotId) snapshots.add(s.SnapshotId);
-  }
-  const orphaned = [...images].flatMap(([image, snaps]) =>
-    snaps.filter((s) => !snapshots.has(s)).map((s) => `${image}:${s}`),
-  );
-  expect(orphaned, 'remaining images lost a snapshot').toEqual([]);
-}
-
 const key = (report: CleanupReport): string[] => report.deleted.map((d) => `${d.kind} ${d.id}`).sort();
 
 /**
@@ -207,23 +89,23 @@ const key = (report: CleanupReport): string[] => report.deleted.map((d) => `${d.
  */
 async function cycle(options: Partial<CleanupOptions> & { selection: Selection }): Promise<CleanupReport> {
   const full: CleanupOptions = { keep: 1, orphanAgeMinutes: 360, dryRun: false, runId: RUN, ...options };
-  const before = await existingImages();
+  const before = await existingImages(ec2);
 
   sim.clearCalls();
-  const dry = await runCleanup({ ...full, dryRun: true }, runtime());
+  const dry = await runCleanup({ ...full, dryRun: true }, runtime({ ec2, autoScaling }));
   expect(sim.calls.filter((c) => !c.action.startsWith('Describe')).map((c) => c.action)).toEqual([]);
   expect(dry.deleted.every((d) => d.dryRun)).toBe(true);
-  expect(await existingImages()).toEqual(before);
+  expect(await existingImages(ec2)).toEqual(before);
 
   sim.clearCalls();
-  const real = await runCleanup(full, runtime());
+  const real = await runCleanup(full, runtime({ ec2, autoScaling }));
   expect(real.failures).toEqual([]);
   expect(key(real)).toEqual(key(dry));
   expect(real.deleted.every((d) => !d.dryRun)).toBe(true);
-  await assertNothingInUseLost(before);
+  await assertNothingInUseLost({ ec2, autoScaling }, before);
 
   sim.clearCalls();
-  const again = await runCleanup(full, runtime());
+  const again = await runCleanup(full, runtime({ ec2, autoScaling }));
   expect(again.deleted).toEqual([]);
   expect(again.failures).toEqual([]);
   expect(sim.calls.filter((c) => Mutations.has(c.action))).toEqual([]);
@@ -270,7 +152,7 @@ describe('cleanup against the simulator', () => {
     expect(kept(report, shared)).toContain(`used by group api (LaunchTemplate → ${api}:2)`);
     expect(kept(report, a3)).toContain(`used by group web (LaunchTemplate, $Latest → ${web}:5)`);
     expect(kept(report, `${web}:5`)).toContain('latest version');
-    expect([...(await existingImages())]).toEqual(expect.arrayContaining([s.images.base, shared, a3]));
+    expect([...(await existingImages(ec2))]).toEqual(expect.arrayContaining([s.images.base, shared, a3]));
   });
 
   it('keeps an AMI that only a remaining version of a template out of scope still uses', async () => {
@@ -441,7 +323,7 @@ describe('cleanup against the simulator', () => {
 
     expect(ids(report, 'launch-template-version')).toEqual([`${web}:2`]);
     expect(ids(report, 'ami')).toEqual([]);
-    const left = await existingImages();
+    const left = await existingImages(ec2);
     for (const id of [s.images.manual, foreign, s.images.base, s.images.d3])
       expect(left.has(id ?? '')).toBe(true);
     expect(report.kept.some((k) => k.id === s.images.manual || k.id === foreign)).toBe(false);
@@ -499,7 +381,7 @@ describe('cleanup against the simulator', () => {
     sim.clearCalls();
     const report = await runCleanup(
       { selection: { names: ['web'], tags: [] }, keep: 5, orphanAgeMinutes: 360, dryRun: false, runId: RUN },
-      runtime(),
+      runtime({ ec2, autoScaling }),
     );
     const batches = sim.calls
       .filter((c) => c.action === 'DeleteLaunchTemplateVersions')

@@ -267,19 +267,22 @@ describe('runPipelines deploy', () => {
     const w = world({ ...base, maxParallel: 1 });
     let active = 0;
     let peak = 0;
-    w.transport.deployOverSsh = vi.fn(async () => {
-      active += 1;
-      peak = Math.max(peak, active);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      active -= 1;
-    });
+    const transport: SshTransport = {
+      ...w.transport,
+      deployOverSsh: vi.fn(async () => {
+        active += 1;
+        peak = Math.max(peak, active);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        active -= 1;
+      }),
+    };
     const report = new RunReport();
     await runPipelines(plan, {
       mode: 'deploy',
       ctx: w.ctx,
       report,
       limiter: createLimiter(1),
-      transport: w.transport,
+      transport,
       hostKeys,
     });
     expect(peak).toBe(1);

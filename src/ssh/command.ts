@@ -70,18 +70,14 @@ export function scriptCommand(options: {
 }
 
 /**
- * Kills the script's whole process group (TERM, then KILL after a grace period), for a timeout
- * or a cancelled run. Tolerates a group that is already gone.
+ * Signals the script's whole process group, for a timeout or a cancelled run: TERM first, then
+ * KILL for whatever is left after a grace period (the caller waits in between, watching the
+ * script's channel close). Tolerates a group that is already gone.
  */
-export function killCommand(uploadDir: string, graceSeconds: number): string {
-  const dir = shellQuote(remotePath(uploadDir));
+export function killCommand(uploadDir: string, signal: 'TERM' | 'KILL'): string {
+  const pidFile = `${shellQuote(remotePath(uploadDir))}/${PidFile}`;
   // `kill -SIG -pgid`, not `kill -SIG -- -pgid`: dash's builtin kill does not take `--`.
-  return [
-    `p=$(cat ${dir}/${PidFile} 2>/dev/null) || exit 0`,
-    `kill -TERM "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null`,
-    `i=0; while [ $i -lt ${graceSeconds} ] && kill -0 "-$p" 2>/dev/null; do sleep 1; i=$((i+1)); done`,
-    `kill -KILL "-$p" 2>/dev/null; exit 0`,
-  ].join('; ');
+  return `p=$(cat ${pidFile} 2>/dev/null) || exit 0; kill -${signal} "-$p" 2>/dev/null || kill -${signal} "$p" 2>/dev/null; exit 0`;
 }
 
 /** `mkdir -p` for the upload directory, quoted. */

@@ -14,8 +14,10 @@ import { LineSplitter, Tail } from './lines.js';
 import { uploadAll, type UploadItem } from './upload.js';
 
 const StderrTailLines = 20;
-/** After TERM, how long the script's process group gets before KILL. */
-const KillGraceSeconds = 3;
+/** After TERM, how long the script gets to exit before its process group is killed. */
+const KillGraceMs = 3_000;
+/** A kill command on a healthy connection takes milliseconds; a dead one must not hold us up. */
+const KillCommandMs = 5_000;
 
 export interface DeployOverSshOptions {
   host: string;
@@ -186,11 +188,10 @@ async function runScript(options: {
     if (stop.aborted) {
       // Closing the connection would leave a non-tty script running: kill its process group first.
       log.info(`stopping the deploy script: ${errorMessage(error)}`);
-      await bounded(
-        ssh.execCommand(killCommand(options.uploadDir, KillGraceSeconds)),
-        (KillGraceSeconds + 5) * 1000,
-      );
-      await bounded(running, 2_000);
+      await bounded(ssh.execCommand(killCommand(options.uploadDir, 'TERM')), KillCommandMs);
+      await bounded(running, KillGraceMs);
+      // Children that outlived the script or ignore TERM.
+      await bounded(ssh.execCommand(killCommand(options.uploadDir, 'KILL')), KillCommandMs);
     }
     throw error;
   } finally {

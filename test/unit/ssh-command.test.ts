@@ -154,13 +154,13 @@ describe('killCommand', () => {
       sleepPid = Number((await readFile(path.join(dir, 'sleep.pid'), 'utf8').catch(() => '')).trim());
     }
     expect(alive(sleepPid)).toBe(true);
-    sh(killCommand(dir, 2));
+    sh(killCommand(dir, 'TERM'));
     await exited;
     for (let i = 0; i < 50 && alive(sleepPid); i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(alive(sleepPid)).toBe(false);
   });
 
-  it('escalates to KILL when the script ignores TERM', async () => {
+  it('KILL ends a script that ignores TERM', async () => {
     const script = path.join(dir, 'stubborn.sh');
     await writeFile(script, `#!/bin/sh\necho $$ > ${PidFile}\ntrap '' TERM\nwhile :; do sleep 0.1; done\n`);
     await chmod(script, 0o755);
@@ -171,9 +171,12 @@ describe('killCommand', () => {
     }
     const started = Date.now();
     try {
-      sh(killCommand(dir, 1));
-      const timeout = new Promise((resolve) => setTimeout(() => resolve('still running'), 5_000));
-      expect(await Promise.race([exited, timeout])).toBe('SIGKILL');
+      const timeout = (ms: number) =>
+        new Promise((resolve) => setTimeout(() => resolve('still running'), ms));
+      sh(killCommand(dir, 'TERM'));
+      expect(await Promise.race([exited, timeout(500)])).toBe('still running');
+      sh(killCommand(dir, 'KILL'));
+      expect(await Promise.race([exited, timeout(5_000)])).toBe('SIGKILL');
       expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
       if (child.pid && child.exitCode === null && child.signalCode === null)
@@ -182,7 +185,7 @@ describe('killCommand', () => {
   });
 
   it('does nothing when no script ever ran', () => {
-    expect(() => sh(killCommand(path.join(dir, 'missing'), 1))).not.toThrow();
+    expect(() => sh(killCommand(path.join(dir, 'missing'), 'KILL'))).not.toThrow();
   });
 });
 

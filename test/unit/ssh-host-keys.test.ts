@@ -149,7 +149,10 @@ describe('createHostKeyVerifier', () => {
   it('strict accepts only listed keys, including hashed entries', () => {
     const listed = blob();
     const verifier = createHostKeyVerifier(
-      ssh({ hostKeyChecking: 'strict', knownHosts: [line('[127.0.0.1]:2022,10.0.0.*', listed), ...HashedLines] }),
+      ssh({
+        hostKeyChecking: 'strict',
+        knownHosts: [line('[127.0.0.1]:2022,10.0.0.*', listed), ...HashedLines],
+      }),
     );
     expect(verifier.verify('127.0.0.1', 2022, listed)).toBe(true);
     expect(verifier.verify('10.0.0.9', 22, listed)).toBe(true);

@@ -1,12 +1,24 @@
 // Fails when dist/ differs from a fresh build of the source: the action runs from dist/, so a stale
 // bundle would ship code nobody reviewed. Builds into a scratch folder and compares file by file.
+//
+//   node scripts/check-dist.mjs [DIST] [--out DIR] [--fresh DIR]
+//     DIST         the bundles to check (default: dist)
+//     --out DIR    keep the fresh build in DIR (CI uploads it when the check fails)
+//     --fresh DIR  compare with an existing fresh build instead of building (tests)
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 
-const distDir = process.argv[2] ?? 'dist';
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { out: { type: 'string' }, fresh: { type: 'string' } },
+});
+const distDir = positionals[0] ?? 'dist';
+// Must match package.json's "build" script.
 const entries = { main: 'src/index.ts', post: 'src/post.ts' };
+const ncc = resolve('node_modules/@vercel/ncc/dist/ncc/cli.js');
 
 function listFiles(dir) {
   if (!existsSync(dir)) return [];
@@ -16,42 +28,49 @@ function listFiles(dir) {
   });
 }
 
-const scratch = mkdtempSync(join(tmpdir(), 'check-dist-'));
-try {
+function build(into) {
   for (const [name, entry] of Object.entries(entries)) {
-    execFileSync(
-      'npx',
-      [
-        'ncc',
-        'build',
-        entry,
-        '-o',
-        join(scratch, name),
-        '--source-map',
-        '--license',
-        'licenses.txt',
-        '--quiet',
-      ],
-      { stdio: 'inherit' },
-    );
+    const args = [
+      ncc,
+      'build',
+      entry,
+      '-o',
+      join(into, name),
+      '--source-map',
+      '--license',
+      'licenses.txt',
+      '--quiet',
+    ];
+    execFileSync(process.execPath, args, { stdio: 'inherit' });
+  }
+}
+
+const scratch = values.fresh ?? values.out ?? mkdtempSync(join(tmpdir(), 'check-dist-'));
+const ownScratch = values.fresh === undefined && values.out === undefined;
+try {
+  if (values.fresh === undefined) {
+    rmSync(scratch, { recursive: true, force: true });
+    mkdirSync(scratch, { recursive: true });
+    build(scratch);
   }
   const fresh = new Set(listFiles(scratch).map((f) => relative(scratch, f)));
   const committed = new Set(listFiles(distDir).map((f) => relative(distDir, f)));
   const problems = [];
-  for (const file of fresh) {
+  for (const file of [...fresh].sort()) {
     if (!committed.has(file)) problems.push(`missing in ${distDir}/: ${file}`);
     else if (!readFileSync(join(scratch, file)).equals(readFileSync(join(distDir, file))))
       problems.push(`differs from a fresh build: ${distDir}/${file}`);
   }
-  for (const file of committed)
+  for (const file of [...committed].sort())
     if (!fresh.has(file)) problems.push(`not produced by the build: ${distDir}/${file}`);
   if (problems.length > 0) {
     console.error(
-      `dist/ does not match the source:\n  ${problems.join('\n  ')}\nRun "npm run build" and commit dist/.`,
+      `${distDir}/ does not match the source:\n  ${problems.join('\n  ')}\nRun "npm run build" and commit dist/.`,
     );
-    process.exit(1);
+    process.exitCode = 1;
+  } else {
+    console.log(`${distDir}/ matches a fresh build (${fresh.size} files).`);
   }
-  console.log(`dist/ matches a fresh build (${fresh.size} files).`);
 } finally {
-  rmSync(scratch, { recursive: true, force: true });
+  if (ownScratch) rmSync(scratch, { recursive: true, force: true });
 }

@@ -4,6 +4,8 @@
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+// Must stay above node-ssh: see cjs-globals.ts.
+import './cjs-globals.js';
 import { NodeSSH } from 'node-ssh';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../runtime.js';

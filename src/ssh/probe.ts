@@ -13,7 +13,7 @@ const LogEveryMs = 10_000;
 const MaxBannerBytes = 8_192;
 
 /** What one attempt found; `ready` is the only success. */
-type Attempt = { ready: true } | { ready: false; reason: string };
+type Attempt = { ready: true } | { ready: false; reason: string; timedOut?: boolean };
 
 /**
  * Waits until sshd answers on host:port, probing about every `intervalMs`, so the deploy starts
@@ -34,21 +34,20 @@ export async function waitForSsh(options: {
   const start = clock.now();
   const deadline = start + options.timeoutMs;
   let lastLog = start;
-  let lastReason: string;
+  let lastReason: string | undefined;
   for (let attempt = 1; ; attempt++) {
     signal.throwIfAborted();
     const attemptStart = clock.now();
-    const result = await probeOnce({
-      host,
-      port,
-      timeoutMs: Math.max(1, Math.min(MaxAttemptMs, deadline - attemptStart)),
-      signal,
-    });
+    const attemptMs = Math.max(1, Math.min(MaxAttemptMs, deadline - attemptStart));
+    const result = await probeOnce({ host, port, timeoutMs: attemptMs, signal });
     if (result.ready) {
       log.debug(`SSH on ${host}:${port} answered after ${attempt} attempt(s)`);
       return;
     }
-    lastReason = result.reason;
+    // A last attempt cut short by the deadline says less than the full attempts before it
+    // (a timeout after 3 ms is not news when every attempt so far was refused).
+    const cut = result.timedOut === true && attemptMs < MaxAttemptMs && lastReason !== undefined;
+    if (!cut) lastReason = result.reason;
     const now = clock.now();
     if (now >= deadline) {
       throw new Error(
@@ -96,6 +95,7 @@ export function probeOnce(options: {
         finish({
           ready: false,
           reason: connected ? `no SSH banner within ${formatMs(timeoutMs)}` : `ETIMEDOUT`,
+          timedOut: true,
         }),
       timeoutMs,
     );

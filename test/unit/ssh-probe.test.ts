@@ -179,7 +179,7 @@ describe('waitForSsh', () => {
       waitForSsh({
         host: '127.0.0.1',
         port: fake.port,
-        timeoutMs: 300,
+        timeoutMs: 500,
         intervalMs: 50,
         clock: systemClock,
         signal: never,

@@ -44,6 +44,8 @@ export interface Annotation {
 }
 
 export interface ActionRun {
+  /** The `with:` the step was given (before defaults). */
+  readonly inputs: Readonly<Record<string, string>>;
   /** null when the process was ended by a signal. */
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
@@ -66,8 +68,11 @@ export interface ActionRun {
 
 export interface RunActionOptions {
   readonly entry: 'main' | 'post';
-  /** The step's `with:`; inputs not given get action.yml's default, as the runner does. */
-  readonly inputs: Readonly<Record<string, string>>;
+  /**
+   * The step's `with:`; inputs not given get action.yml's default, as the runner does. A post step
+   * gets its main step's `with:` (stateFrom) when none is given, as on GitHub.
+   */
+  readonly inputs?: Readonly<Record<string, string>>;
   /** The step's `env:`; it wins over the job environment. */
   readonly env?: Readonly<Record<string, string>>;
   /** GITHUB_WORKSPACE and the working directory; the repository root by default. */
@@ -236,8 +241,9 @@ export function startAction(options: RunActionOptions): ActionHandle {
   });
   Object.assign(env, job.vars, job.env, options.env ?? {}, files);
   if (job.path.length > 0) env.PATH = [...job.path, env.PATH ?? ''].join(delimiter);
-  const inputs = { ...inputDefaults(), ...options.inputs };
-  for (const [name, value] of Object.entries(inputs)) env[inputVariable(name)] = value;
+  const given = options.inputs ?? options.stateFrom?.inputs ?? {};
+  for (const [name, value] of Object.entries({ ...inputDefaults(), ...given }))
+    env[inputVariable(name)] = value;
   if (options.entry === 'post' && options.stateFrom)
     for (const [name, value] of Object.entries(options.stateFrom.state)) env[`STATE_${name}`] = value;
 
@@ -283,6 +289,7 @@ export function startAction(options: RunActionOptions): ActionHandle {
         const addedPath = read(files.GITHUB_PATH).split(/\r?\n/).filter(Boolean).reverse();
         const { annotations, masks } = parseWorkflowCommands(stdout);
         resolvePromise({
+          inputs: given,
           exitCode,
           signal,
           timedOut,

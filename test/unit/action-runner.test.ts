@@ -105,7 +105,7 @@ describe('runAction', () => {
   it('carries GITHUB_ENV and PATH to later steps and state to the post step', async () => {
     const first = await run({
       entry: 'main',
-      inputs: {},
+      inputs: { 'asg-names': 'web' },
       script: script(
         'first',
         `put('GITHUB_ENV', 'HANDOFF', 'from-first');\nput('GITHUB_STATE', 'key-file', '/tmp/k');\n` +
@@ -114,14 +114,20 @@ describe('runAction', () => {
     });
     const show = script(
       'show',
-      `put('GITHUB_OUTPUT', 'seen', JSON.stringify({ handoff: process.env.HANDOFF, state: process.env['STATE_key-file'] ?? null, path: process.env.PATH.split(':')[0], runId: process.env.GITHUB_RUN_ID, temp: process.env.RUNNER_TEMP }));\n`,
+      `put('GITHUB_OUTPUT', 'seen', JSON.stringify({ handoff: process.env.HANDOFF, state: process.env['STATE_key-file'] ?? null, names: process.env['INPUT_ASG-NAMES'], path: process.env.PATH.split(':')[0], runId: process.env.GITHUB_RUN_ID, temp: process.env.RUNNER_TEMP }));\n`,
     );
     const second = await run({ entry: 'main', inputs: {}, after: first, script: show });
-    const post = await run({ entry: 'post', inputs: {}, stateFrom: first, after: second, script: show });
+    const post = await run({ entry: 'post', stateFrom: first, after: second, script: show });
     const seenSecond = JSON.parse(second.outputs.seen ?? '');
     const seenPost = JSON.parse(post.outputs.seen ?? '');
     expect(seenSecond).toMatchObject({ handoff: 'from-first', state: null, path: '/first/bin' });
-    expect(seenPost).toMatchObject({ handoff: 'from-first', state: '/tmp/k', path: '/first/bin' });
+    expect(seenPost).toMatchObject({
+      handoff: 'from-first',
+      state: '/tmp/k',
+      path: '/first/bin',
+      names: 'web',
+    });
+    expect(seenSecond.names).toBe('');
     expect(seenPost.runId).toBe(seenSecond.runId);
     expect(seenPost.temp).toBe(first.job.runnerTemp);
   });

@@ -70,6 +70,7 @@ export async function deployOverSsh(options: DeployOverSshOptions): Promise<void
 
   const ssh = new NodeSSH();
   try {
+    stop.signal.throwIfAborted();
     await connect(ssh, options, stop.signal);
     const connection = ssh.connection;
     // node-ssh stops listening for errors once connected; an unheard 'error' would crash the process.

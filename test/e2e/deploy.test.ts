@@ -2,7 +2,9 @@
  * The whole deploy, in process, against the simulator and a real sshd (the in-process SSH server
  * where sshd is missing): config from inputs, discovery, plan, pipelines over SSH, AMIs, launch
  * template versions, refreshes, cleanup and the report, exactly as main.run wires them; only the
- * runner's file commands are captured in maps.
+ * runner's file commands are captured in maps. Every simulated instance forwards to the same sshd,
+ * so all deploys share one file system and upload-dir: the SSH deploys run with max-parallel 1 so
+ * that one pipeline never rewrites the script another is running (real instances never share).
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -203,6 +205,7 @@ describe('deploy against the simulator', () => {
     const { deps, captured, remote } = harness({
       command: 'deploy',
       upload: 'build',
+      'max-parallel': '1',
       'deploy-script': 'deploy.sh',
     });
     await run(deps);
@@ -214,14 +217,6 @@ describe('deploy against the simulator', () => {
     expect(JSON.parse(captured.outputs.get('instances') ?? '[]')).toHaveLength(2);
     expect(JSON.parse(captured.state.get(State.TemporaryInstances) ?? '["x"]')).toEqual([]);
     expect(captured.outputs.has('cleaned')).toBe(true);
-    // Polling is batched: both temporary instances are described in the same DescribeInstances.
-    const ids = temporaryInstances().map((i) => i.InstanceId);
-    const batched = sim.calls.filter((c) => {
-      const filters = (c.params as { Filters?: { Name?: string; Values?: string[] }[] }).Filters ?? [];
-      const values = filters.find((f) => f.Name === 'instance-id')?.Values ?? [];
-      return c.action === 'DescribeInstances' && ids.every((id) => values.includes(id ?? ''));
-    });
-    expect(batched.length).toBeGreaterThan(0);
   });
 
   it('setup then finalize: the user deploys in between, the action bakes and rolls', async () => {
@@ -232,6 +227,14 @@ describe('deploy against the simulator', () => {
     const instances = JSON.parse(setup.captured.outputs.get('instances') ?? '[]') as { instanceId: string }[];
     expect(instances).toHaveLength(2);
     expect(temporaryInstances().every((i) => i.State?.Name === 'running')).toBe(true);
+    // Polling is batched: the two instances launched in parallel are described in the same DescribeInstances.
+    const ids = temporaryInstances().map((i) => i.InstanceId);
+    const batched = sim.calls.filter((c) => {
+      const filters = (c.params as { Filters?: { Name?: string; Values?: string[] }[] }).Filters ?? [];
+      const values = filters.find((f) => f.Name === 'instance-id')?.Values ?? [];
+      return c.action === 'DescribeInstances' && ids.every((id) => values.includes(id ?? ''));
+    });
+    expect(batched.length).toBeGreaterThan(0);
     // Still registered for the post step at the end of the job.
     expect(JSON.parse(setup.captured.state.get(State.TemporaryInstances) ?? '[]').sort()).toEqual(
       instances.map((i) => i.instanceId).sort(),
@@ -248,7 +251,12 @@ describe('deploy against the simulator', () => {
 
   it('fails only the group whose refresh rolled back, naming it, and still rolls the others', async () => {
     sim.faults.add({ kind: 'refresh', group: 'shop-api', outcome: 'RollbackSuccessful', atPercent: 50 });
-    const { deps, captured } = harness({ command: 'deploy', upload: 'build', 'deploy-script': 'deploy.sh' });
+    const { deps, captured } = harness({
+      command: 'deploy',
+      upload: 'build',
+      'max-parallel': '1',
+      'deploy-script': 'deploy.sh',
+    });
     await expect(run(deps)).rejects.toThrow(
       /1 of 3 Auto Scaling group\(s\) failed:\n- shop-api: rolled back/,
     );
@@ -264,5 +272,18 @@ describe('deploy against the simulator', () => {
     expect(captured.lines.some((l) => l.startsWith('[shop-api] error: rolled back'))).toBe(true);
     expect(captured.summary.indexOf('### Errors')).toBeLessThan(captured.summary.indexOf('| Group |'));
     for (const i of temporaryInstances()) expect(['shutting-down', 'terminated']).toContain(i.State?.Name);
+  });
+
+  it('refresh: rolls every group with the template it uses today, creating nothing', async () => {
+    const { deps, captured } = harness({ command: 'refresh' });
+    await run(deps);
+    const refreshes = JSON.parse(captured.outputs.get('instance-refreshes') ?? '[]') as { status: string }[];
+    expect(refreshes.map((r) => r.status)).toEqual(['Successful', 'Successful', 'Successful']);
+    expect(
+      sim.calls.filter((c) =>
+        ['RunInstances', 'CreateImage', 'CreateLaunchTemplateVersion'].includes(c.action),
+      ),
+    ).toEqual([]);
+    expect(sim.state.templateByName('lt-web')?.template.LatestVersionNumber).toBe(1);
   });
 });

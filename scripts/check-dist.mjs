@@ -5,21 +5,17 @@
 //     DIST         the bundles to check (default: dist)
 //     --out DIR    keep the fresh build in DIR (CI uploads it when the check fails)
 //     --fresh DIR  compare with an existing fresh build instead of building (tests)
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildInto } from './build.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { out: { type: 'string' }, fresh: { type: 'string' } },
 });
 const distDir = positionals[0] ?? 'dist';
-// Must match package.json's "build" script.
-const entries = { main: 'src/index.ts', post: 'src/post.ts' };
-const ncc = resolve('node_modules/@vercel/ncc/dist/ncc/cli.js');
-
 function listFiles(dir) {
   if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((name) => {
@@ -28,30 +24,13 @@ function listFiles(dir) {
   });
 }
 
-function build(into) {
-  for (const [name, entry] of Object.entries(entries)) {
-    const args = [
-      ncc,
-      'build',
-      entry,
-      '-o',
-      join(into, name),
-      '--source-map',
-      '--license',
-      'licenses.txt',
-      '--quiet',
-    ];
-    execFileSync(process.execPath, args, { stdio: 'inherit' });
-  }
-}
-
 const scratch = values.fresh ?? values.out ?? mkdtempSync(join(tmpdir(), 'check-dist-'));
 const ownScratch = values.fresh === undefined && values.out === undefined;
 try {
   if (values.fresh === undefined) {
     rmSync(scratch, { recursive: true, force: true });
     mkdirSync(scratch, { recursive: true });
-    build(scratch);
+    buildInto(scratch, { quiet: true });
   }
   const fresh = new Set(listFiles(scratch).map((f) => relative(scratch, f)));
   const committed = new Set(listFiles(distDir).map((f) => relative(distDir, f)));

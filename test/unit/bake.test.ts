@@ -145,11 +145,9 @@ describe('bakeImage', () => {
     const ctx = testContext(testConfig({ bake: { ...base.bake, stopBeforeImage: false } }));
     const ec2 = mockClient(ctx.rt.ec2);
     ec2.on(CreateImageCommand).resolves({ ImageId: 'ami-new' });
-    ec2
-      .on(DescribeImagesCommand)
-      .resolves({
-        Images: [{ ImageId: 'ami-new', State: 'failed', StateReason: { Message: 'snapshot failed' } }],
-      });
+    ec2.on(DescribeImagesCommand).resolves({
+      Images: [{ ImageId: 'ami-new', State: 'failed', StateReason: { Message: 'snapshot failed' } }],
+    });
     await expect(bakeImage({ instance, image }, ctx, ctx.rt.log)).rejects.toThrow(
       'image ami-new is failed: snapshot failed',
     );

@@ -57,9 +57,12 @@ async function keygen(file: string, comment: string): Promise<void> {
 
 /**
  * Starts `/usr/sbin/sshd -D -e` with its own config and waits until it answers. Pass `port` to
- * restart on the same address (e.g. with a new host key, to test pinning).
+ * restart on the same address (e.g. with a new host key, to test pinning); `extraConfig` lines are
+ * appended to sshd_config (the benchmark raises MaxStartups and isolates each connection's files).
  */
-export async function startSshd(options: { port?: number } = {}): Promise<TestSshServer> {
+export async function startSshd(
+  options: { port?: number; extraConfig?: readonly string[] } = {},
+): Promise<TestSshServer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'asg-rolling-sshd-'));
   try {
     // sshd refuses to start without its privilege separation directory.
@@ -75,7 +78,7 @@ export async function startSshd(options: { port?: number } = {}): Promise<TestSs
     for (let attempt = 0; attempt < (options.port ? 20 : 3); attempt++) {
       const port = options.port ?? (await freePort());
       try {
-        const child = await launch({ dir, port });
+        const child = await launch({ dir, port, extraConfig: options.extraConfig ?? [] });
         const [hostType, hostKey] = hostPublicKey.split(' ');
         return {
           port,
@@ -104,7 +107,11 @@ export async function startSshd(options: { port?: number } = {}): Promise<TestSs
   }
 }
 
-async function launch(options: { dir: string; port: number }): Promise<ChildProcess> {
+async function launch(options: {
+  dir: string;
+  port: number;
+  extraConfig: readonly string[];
+}): Promise<ChildProcess> {
   const { dir, port } = options;
   const config = path.join(dir, `sshd_config_${port}`);
   await writeFile(
@@ -124,6 +131,7 @@ async function launch(options: { dir: string; port: number }): Promise<ChildProc
       'PrintMotd no',
       'Subsystem sftp internal-sftp',
       'LogLevel ERROR',
+      ...options.extraConfig,
       '',
     ].join('\n'),
   );

@@ -1,0 +1,225 @@
+/**
+ * One benchmark run: a fresh simulator with N groups, the bundled action run as the runner runs it
+ * (dist/main, then dist/post, through the end-to-end harness), and what it cost: wall time, API
+ * requests, throttling, peak memory, and per-stage detection lags.
+ */
+import { removeJob, runAction, startAction, type ActionRun } from '../helpers/action-runner.js';
+import { freePort } from '../helpers/sshd.js';
+import { startSimulator, type Simulator } from '../sim/index.js';
+import { callStats, type CallStats } from './calls.js';
+import { clearHosts, deployedInstances, DeployScript, UploadPath, type BenchEnv } from './env.js';
+import {
+  fleetFixture,
+  groupName,
+  latencyOverride,
+  simulatorLatency,
+  type GroupFactors,
+  type LatencyProfile,
+} from './fleet.js';
+import { idealOf, pipelineModel } from './ideal.js';
+import { groupLags, indexCalls, parseTimeline, type GroupLags } from './lag.js';
+import { sampleProcess, type ProcessStats } from './process-stats.js';
+
+export interface ScenarioOptions {
+  readonly n: number;
+  readonly maxParallel: number;
+  /** AWS-like request-rate buckets on. */
+  readonly throttle: boolean;
+  readonly profile: LatencyProfile;
+  /** At least n entries: group i uses factors[i]. */
+  readonly factors: readonly GroupFactors[];
+  readonly timeScale: number;
+  readonly env: BenchEnv;
+  /** Real ms of one deploy alone (see calibrateDeploy), for the ideal. */
+  readonly deployMs: number;
+  /** The action is killed after this long. */
+  readonly timeoutMs: number;
+}
+
+export interface ScenarioResult {
+  readonly n: number;
+  readonly maxParallel: number;
+  readonly throttle: boolean;
+  /** Real ms from starting the main step to its exit. */
+  readonly wallMs: number;
+  readonly idealMs: number;
+  /** The group with the slowest modelled pipeline. */
+  readonly idealGroup: string;
+  readonly exitCode: number | null;
+  readonly postExitCode: number | null;
+  /** Groups whose refresh ended Successful. */
+  readonly successful: number;
+  /** Distinct instances that logged a deploy. */
+  readonly deployed: number;
+  /** ::error:: annotations of both steps. */
+  readonly failures: readonly string[];
+  readonly calls: CallStats;
+  /** Peak resident set of the main step (VmHWM), KiB. */
+  readonly peakRssKiB: number;
+  /** CPU time of the main step, ms. */
+  readonly cpuMs: number;
+  readonly lags: readonly GroupLags[];
+  /** Real ms from spawning the step to its first RunInstances request, and from the last refresh seen to its exit. */
+  readonly headMs: number;
+  readonly tailMs: number;
+  /** Real ms of each deploy, from the action's timeline. */
+  readonly deploySpans: readonly number[];
+}
+
+interface InstanceOutput {
+  instanceId: string;
+  imageId: string;
+  groups: string[];
+}
+interface AmiOutput {
+  imageId: string;
+  sourceImageId: string;
+}
+interface RefreshOutput {
+  group: string;
+  status: string;
+}
+
+const parse = <T>(run: ActionRun, name: string): T[] => JSON.parse(run.outputs[name] || '[]') as T[];
+
+/** Runs the action once over a fresh fleet of `n` groups. */
+export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
+  const { n, profile, timeScale, env } = options;
+  const factors = options.factors.slice(0, n);
+  const gatePort = await freePort();
+  const sim = await startSimulator({
+    timeScale,
+    fixture: fleetFixture(n, profile),
+    latency: simulatorLatency(profile),
+    throttle: { enabled: options.throttle },
+    sshPort: gatePort,
+    sshTarget: { host: env.sshd.host, port: env.sshd.port },
+  });
+  // Relative: each simulated instance's home is its own directory (see env.ts).
+  const remote = `deploy-${n}-${options.maxParallel}-${options.throttle ? 'throttled' : 'free'}`;
+  const runs: ActionRun[] = [];
+  try {
+    sim.setLatency({ override: latencyOverride({ sim, seeded: sim.seeded, profile, factors }) });
+    const awsEnv = {
+      AWS_ENDPOINT_URL: sim.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      ASG_ROLLING_POLL_SCALE: String(timeScale),
+    };
+    const started = performance.now();
+    const handle = startAction({
+      entry: 'main',
+      cwd: env.workspace,
+      timeoutMs: options.timeoutMs,
+      env: awsEnv,
+      inputs: {
+        'asg-tags': 'app=bench',
+        'max-parallel': String(options.maxParallel),
+        'ssh-user': env.sshd.user,
+        'ssh-private-key': env.sshd.privateKey,
+        'ssh-port': String(gatePort),
+        'ssh-address': 'private',
+        'ssh-timeout': '120',
+        upload: UploadPath,
+        'upload-dir': remote,
+        'deploy-script': DeployScript,
+        'min-healthy-percentage': String(profile.minHealthyPercentage),
+        'max-healthy-percentage': String(profile.maxHealthyPercentage),
+      },
+    });
+    const sampler = sampleProcess(handle.pid);
+    const main = await handle.done;
+    const wallMs = performance.now() - started;
+    const stats = sampler.stop();
+    runs.push(main);
+    const post = await runAction({ entry: 'post', stateFrom: main, env: awsEnv, timeoutMs: 60_000 });
+    runs.push(post);
+    return await analyse({ options, sim, main, post, wallMs, stats, started, remote, factors });
+  } finally {
+    // The post step ran in the main step's job: one directory holds both.
+    if (runs[0]) removeJob(runs[0].job);
+    await sim.stop();
+    await clearHosts(env);
+  }
+}
+
+async function analyse(run: {
+  readonly options: ScenarioOptions;
+  readonly sim: Simulator;
+  readonly main: ActionRun;
+  readonly post: ActionRun;
+  readonly wallMs: number;
+  readonly stats: ProcessStats;
+  /** performance.now() when the step was spawned. */
+  readonly started: number;
+  readonly remote: string;
+  readonly factors: readonly GroupFactors[];
+}): Promise<ScenarioResult> {
+  const { options, sim, main, post, factors } = run;
+  const { profile, timeScale, deployMs, n } = options;
+  const refreshes = parse<RefreshOutput>(main, 'instance-refreshes');
+  const instances = parse<InstanceOutput>(main, 'instances');
+  const amis = parse<AmiOutput>(main, 'amis');
+  const deployedIds = await deployedInstances(options.env, run.remote);
+  const calls = indexCalls(sim.calls);
+  const spans = parseTimeline(main.summary);
+  const templates = sim.seeded.launchTemplates;
+  const refreshEnd = new Map<string, number>();
+  for (const record of sim.state.refreshes.values()) {
+    const { AutoScalingGroupName: group, EndTime: end } = record.refresh;
+    if (group && end) refreshEnd.set(group, new Date(end).getTime());
+  }
+  const lags = factors.map((f, i): GroupLags => {
+    const group = groupName(i);
+    const instance = instances.find((x) => x.groups.includes(group));
+    const model = pipelineModel({ profile, factors: f, deployMs, timeScale });
+    return groupLags({
+      calls,
+      spans,
+      trace: {
+        group,
+        sourceImageId: instance?.imageId ?? '',
+        factors: f,
+        launchTemplateId: templates[`bench-lt-${i}`] ?? '',
+        instanceId: instance?.instanceId ?? '',
+        amiId: amis.find((a) => a.sourceImageId === instance?.imageId)?.imageId ?? '',
+        refreshEndedAt: refreshEnd.get(group),
+      },
+      profile,
+      timeScale,
+      deployMs,
+      refreshModelMs: (model.stages.refresh - (profile.api.StartInstanceRefresh ?? 0)) * timeScale,
+    });
+  });
+  // Wall-clock epoch of the spawn, to compare with the call log's timestamps.
+  const spawnedAt = Date.now() - (performance.now() - run.started);
+  const firstLaunch = calls.find((c) => c.action === 'RunInstances');
+  const lastSeen = Math.max(
+    ...calls.filter((c) => c.action === 'DescribeInstanceRefreshes').map((c) => c.end),
+    firstLaunch?.end ?? 0,
+  );
+  const ideal = idealOf({ profile, factors, deployMs, timeScale });
+  return {
+    n,
+    maxParallel: options.maxParallel,
+    throttle: options.throttle,
+    wallMs: run.wallMs,
+    idealMs: ideal.ms,
+    idealGroup: groupName(ideal.group),
+    exitCode: main.exitCode,
+    postExitCode: post.exitCode,
+    successful: refreshes.filter((r) => r.status === 'Successful').length,
+    deployed: new Set(deployedIds).size,
+    failures: [...main.annotations, ...post.annotations]
+      .filter((a) => a.level === 'error')
+      .map((a) => a.message),
+    calls: callStats(sim.calls),
+    peakRssKiB: run.stats.peakRssKiB,
+    cpuMs: run.stats.cpuMs,
+    lags,
+    headMs: firstLaunch ? firstLaunch.start - spawnedAt : Number.NaN,
+    tailMs: spawnedAt + run.wallMs - lastSeen,
+    deploySpans: spans.filter((s) => s.phase === 'deploy').map((s) => s.end - s.start),
+  };
+}

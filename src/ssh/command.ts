@@ -2,12 +2,16 @@
  * Building the remote shell commands. Every value that reaches a remote shell (tag values, group
  * names, user input) is data: it is single-quoted here and never interpolated raw (DESIGN 3).
  */
+import path from 'node:path';
 
 /** The only PATH the deploy script gets unless the user sets PATH in deploy-env. */
 export const CleanPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** Name of the file, in the upload directory, that holds the script's process group id. */
-export const PidFile = '.asg-rolling-deploy.pid';
+/**
+ * Longest command we send in one exec. Linux caps one argv string (`sh -c <command>`) at 128 KiB;
+ * staying well under it leaves room for any login shell or sshd in between.
+ */
+export const MaxCommandBytes = 32 * 1024;
 
 const EnvName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -28,9 +32,28 @@ export function assertEnvName(name: string): void {
 }
 
 /** Turns `./deploy/x.sh`, `~/app` and the like into the forms SFTP and the shell agree on. */
-export function remotePath(path: string): string {
-  if (path === '~' || path === '') return '.';
-  return path.startsWith('~/') ? path.slice(2) || '.' : path;
+export function remotePath(given: string): string {
+  if (given === '~' || given === '') return '.';
+  return given.startsWith('~/') ? given.slice(2) || '.' : given;
+}
+
+/**
+ * Name of the file, in the upload directory, that holds the script's process group id. It carries
+ * the deploy's own token: deploys that share a directory (several instances behind one address,
+ * or one file system) must each kill only their own script.
+ */
+export function pidFileName(token: string): string {
+  return `.asg-rolling-deploy-${token}.pid`;
+}
+
+/**
+ * Where a file is written before it is moved into place: beside it (so the move is a rename(2) on
+ * one file system), hidden, and unique to the deploy, so concurrent deploys never write the same
+ * temporary file.
+ */
+export function temporaryName(remote: string, token: string): string {
+  const dir = path.posix.dirname(remote);
+  return path.posix.join(dir, `.${path.posix.basename(remote)}.asg-rolling-${token}`);
 }
 
 /**
@@ -46,6 +69,8 @@ export function remotePath(path: string): string {
 export function scriptCommand(options: {
   uploadDir: string;
   script: string;
+  /** From pidFileName: the file, in uploadDir, that killCommand reads. */
+  pidFile: string;
   user: string;
   env: Readonly<Record<string, string>>;
 }): string {
@@ -56,7 +81,7 @@ export function scriptCommand(options: {
   const script = shellQuote(`./${options.script}`);
   return [
     `cd ${shellQuote(remotePath(options.uploadDir))}`,
-    `echo $$ > ${PidFile}`,
+    `echo $$ > ${shellQuote(options.pidFile)}`,
     `chmod +x ${script}`,
     [
       'exec env -i',
@@ -74,13 +99,62 @@ export function scriptCommand(options: {
  * KILL for whatever is left after a grace period (the caller waits in between, watching the
  * script's channel close). Tolerates a group that is already gone.
  */
-export function killCommand(uploadDir: string, signal: 'TERM' | 'KILL'): string {
-  const pidFile = `${shellQuote(remotePath(uploadDir))}/${PidFile}`;
+export function killCommand(options: {
+  uploadDir: string;
+  pidFile: string;
+  signal: 'TERM' | 'KILL';
+}): string {
+  const { signal } = options;
+  const pidFile = shellQuote(path.posix.join(remotePath(options.uploadDir), options.pidFile));
   // `kill -SIG -pgid`, not `kill -SIG -- -pgid`: dash's builtin kill does not take `--`.
   return `p=$(cat ${pidFile} 2>/dev/null) || exit 0; kill -${signal} "-$p" 2>/dev/null || kill -${signal} "$p" 2>/dev/null; exit 0`;
 }
 
-/** `mkdir -p` for the upload directory, quoted. */
-export function mkdirCommand(dir: string): string {
-  return `mkdir -p -- ${shellQuote(remotePath(dir))}`;
+/**
+ * `mkdir -p` for every directory, quoted, in as few commands as fit MaxCommandBytes. Unlike an
+ * SFTP mkdir after a stat, it is idempotent: deploys creating the same directory at the same
+ * moment all succeed.
+ */
+export function mkdirCommands(dirs: readonly string[]): string[] {
+  return packed({
+    prefix: 'mkdir -p --',
+    separator: ' ',
+    parts: dirs.map((dir) => shellQuote(remotePath(dir))),
+  });
+}
+
+/**
+ * Moves uploaded files from their temporary names into place. rename(2) swaps the directory entry
+ * atomically: a script another deploy is running keeps its old inode (no "Text file busy", no
+ * half-written file read by a shell), and a reader sees the old file or the new one, never a mix.
+ */
+export function moveCommands(moves: readonly { from: string; to: string }[]): string[] {
+  return packed({
+    prefix: '',
+    separator: ' && ',
+    parts: moves.map(({ from, to }) => `mv -f -- ${shellQuote(from)} ${shellQuote(to)}`),
+  });
+}
+
+/** `rm -f` for leftovers (temporary files of a failed upload, a finished script's pid file). */
+export function removeCommands(files: readonly string[]): string[] {
+  return packed({ prefix: 'rm -f --', separator: ' ', parts: files.map((file) => shellQuote(file)) });
+}
+
+/** Joins parts into commands no longer than MaxCommandBytes (a single oversized part stands alone). */
+function packed(options: { prefix: string; separator: string; parts: readonly string[] }): string[] {
+  const { prefix, separator } = options;
+  const commands: string[] = [];
+  let current = '';
+  for (const part of options.parts) {
+    const joined = current ? `${current}${separator}${part}` : `${prefix}${prefix ? ' ' : ''}${part}`;
+    if (current && Buffer.byteLength(joined) > MaxCommandBytes) {
+      commands.push(current);
+      current = `${prefix}${prefix ? ' ' : ''}${part}`;
+    } else {
+      current = joined;
+    }
+  }
+  if (current) commands.push(current);
+  return commands;
 }

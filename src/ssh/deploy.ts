@@ -2,6 +2,7 @@
  * Deploying to one temporary instance over SSH with node-ssh: upload the user's files, then run
  * their script in a clean environment, streaming its output to the log.
  */
+import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 // Must stay above node-ssh: see cjs-globals.ts.
@@ -9,7 +10,7 @@ import './cjs-globals.js';
 import { NodeSSH } from 'node-ssh';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../runtime.js';
-import { killCommand, mkdirCommand, remotePath, scriptCommand } from './command.js';
+import { killCommand, pidFileName, remotePath, removeCommands, scriptCommand } from './command.js';
 import type { HostKeyVerifier } from './host-keys.js';
 import { fingerprint } from './known-hosts.js';
 import { LineSplitter, Tail } from './lines.js';
@@ -52,9 +53,12 @@ export async function deployOverSsh(options: DeployOverSshOptions): Promise<void
   const where = `${username}@${host}:${port}`;
   const uploadDir = remotePath(options.uploadDir);
   const scriptName = options.script ? path.basename(options.script) : '';
+  // This deploy's own names on the instance: other deploys may share the directory (see upload.ts).
+  const token = randomBytes(6).toString('hex');
+  const pidFile = pidFileName(token);
   // Validate everything local before touching the network: bad env names, missing files.
   const command = scriptName
-    ? scriptCommand({ uploadDir, script: scriptName, user: username, env: options.env })
+    ? scriptCommand({ uploadDir, script: scriptName, pidFile, user: username, env: options.env })
     : '';
   const items = await localItems(options, uploadDir);
 
@@ -77,15 +81,12 @@ export async function deployOverSsh(options: DeployOverSshOptions): Promise<void
     connection?.on('error', (error) => log.debug(`SSH connection to ${where}: ${errorMessage(error)}`));
     connection?.on('close', () => stop.abort(new Error(`SSH connection to ${where} closed unexpectedly`)));
 
-    await until(exec(ssh, mkdirCommand(uploadDir)), stop.signal);
-    if (items.length > 0) {
-      log.info(`uploading ${items.length} path(s) to ${where}:${uploadDir}`);
-      const count = await until(uploadAll(ssh, items), stop.signal);
-      log.info(`uploaded ${count} file(s)`);
-    }
+    if (items.length > 0) log.info(`uploading ${items.length} path(s) to ${where}:${uploadDir}`);
+    const count = await until(uploadAll({ ssh, root: uploadDir, items, token }), stop.signal);
+    if (items.length > 0) log.info(`uploaded ${count} file(s)`);
     if (command) {
       log.info(`running ${scriptName} on ${where} in ${uploadDir}`);
-      await runScript({ ssh, command, uploadDir, log, stop: stop.signal });
+      await runScript({ ssh, command, uploadDir, pidFile, log, stop: stop.signal });
     }
   } finally {
     clearTimeout(timer);
@@ -158,21 +159,15 @@ async function connect(ssh: NodeSSH, options: DeployOverSshOptions, stop: AbortS
   if (notice) log.warning(notice);
 }
 
-async function exec(ssh: NodeSSH, command: string): Promise<void> {
-  const result = await ssh.execCommand(command);
-  if (result.code !== 0) {
-    throw new Error(`'${command}' failed with code ${result.code ?? result.signal}: ${result.stderr}`);
-  }
-}
-
 async function runScript(options: {
   ssh: NodeSSH;
   command: string;
   uploadDir: string;
+  pidFile: string;
   log: Logger;
   stop: AbortSignal;
 }): Promise<void> {
-  const { ssh, log, stop } = options;
+  const { ssh, log, stop, uploadDir, pidFile } = options;
   const tail = new Tail(StderrTailLines);
   const stdout = new LineSplitter((line) => log.info(line));
   const stderr = new LineSplitter((line) => {
@@ -191,15 +186,18 @@ async function runScript(options: {
     if (stop.aborted) {
       // Closing the connection would leave a non-tty script running: kill its process group first.
       log.info(`stopping the deploy script: ${errorMessage(error)}`);
-      await bounded(ssh.execCommand(killCommand(options.uploadDir, 'TERM')), KillCommandMs);
+      await bounded(ssh.execCommand(killCommand({ uploadDir, pidFile, signal: 'TERM' })), KillCommandMs);
       await bounded(running, KillGraceMs);
       // Children that outlived the script or ignore TERM.
-      await bounded(ssh.execCommand(killCommand(options.uploadDir, 'KILL')), KillCommandMs);
+      await bounded(ssh.execCommand(killCommand({ uploadDir, pidFile, signal: 'KILL' })), KillCommandMs);
     }
     throw error;
   } finally {
     stdout.flush();
     stderr.flush();
+    // Each deploy has its own pid file: do not let them pile up in a long-lived directory.
+    const [remove = ''] = removeCommands([path.posix.join(uploadDir, pidFile)]);
+    await bounded(ssh.execCommand(remove), KillCommandMs);
   }
   if (result.code === 0) return;
   const ended =

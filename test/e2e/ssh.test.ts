@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,6 +79,18 @@ const Scripts: Record<string, string> = {
   'fail.sh':
     '#!/bin/sh\ni=1\nwhile [ $i -le 25 ]; do echo "problem $i" >&2; i=$((i+1)); done\necho out\nexit 3\n',
   'hang.sh': '#!/bin/sh\nsleep 100 &\necho $! > sleep.pid\necho started\nwait\n',
+  // One script for several deploys at once: $NAME tells them apart, $HANG makes one outlive its timeout.
+  'together.sh': [
+    '#!/bin/sh',
+    'set -e',
+    'if [ -n "$HANG" ]; then sleep 100 & echo $! > "sleep-$NAME.pid"; echo started; wait; fi',
+    'echo started',
+    // Longer than the hanging deploy's timeout: its kill must not reach these.
+    'sleep 3',
+    'cmp -s build/index.html expected.html',
+    'echo "$NAME" > "done-$NAME"',
+    'echo finished',
+  ].join('\n'),
 };
 
 for (const { name, start, available } of servers) {
@@ -260,6 +272,48 @@ for (const { name, start, available } of servers) {
       expect(
         log.lines.filter((line) => line.startsWith('warning: ssh-host-key-checking is off')),
       ).toHaveLength(1);
+    });
+
+    it('runs concurrent deploys into one directory; a timeout kills only its own script', async () => {
+      // As when every simulated instance forwards to this one server: same upload-dir, same script.
+      const uploadDir = path.join(server.dir, 'remote', 'shared');
+      await mkdir(uploadDir, { recursive: true });
+      await writeFile(path.join(uploadDir, 'expected.html'), '<h1>v2</h1>\n');
+      const deploy = (name: string, overrides: Partial<DeployOverSshOptions> = {}) => {
+        const log = recordingLogger();
+        const opts = options({
+          uploadDir,
+          upload: ['build', 'config.json'],
+          script: 'deploy/together.sh',
+          env: { NAME: name },
+          log,
+          ...overrides,
+        });
+        return {
+          log,
+          done: deployOverSsh(opts).then(
+            () => 'ok',
+            (error: Error) => error.message,
+          ),
+        };
+      };
+      // The hanging one runs first, so the others re-upload the script while it executes.
+      const hanging = deploy('hang', { env: { NAME: 'hang', HANG: '1' }, timeoutMs: 2_000 });
+      expect(await eventually(() => hanging.log.lines.includes('started'), 10_000)).toBe(true);
+      const others = Array.from({ length: 5 }, (_, i) => deploy(`d${i}`));
+
+      expect(await hanging.done).toMatch(/timed out after 2 s/);
+      const results = await Promise.all(others.map((o) => o.done));
+      expect(results).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+      for (let i = 0; i < 5; i++) {
+        expect(await readFile(path.join(uploadDir, `done-d${i}`), 'utf8')).toBe(`d${i}\n`);
+        expect(others[i]?.log.lines).toContain('finished');
+      }
+      const sleepPid = Number(await readFile(path.join(uploadDir, 'sleep-hang.pid'), 'utf8'));
+      expect(await eventually(() => !alive(sleepPid))).toBe(true);
+      // Nothing half-written or left behind: only what was uploaded and what the scripts wrote.
+      const left = (await readdir(uploadDir)).filter((f) => !/^(done-d\d|sleep-hang\.pid)$/.test(f));
+      expect(left.sort()).toEqual(['build', 'config.json', 'expected.html', 'together.sh']);
     });
 
     // Last: it replaces the server.

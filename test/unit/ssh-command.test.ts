@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,11 +8,15 @@ import {
   assertEnvName,
   CleanPath,
   killCommand,
-  mkdirCommand,
-  PidFile,
+  MaxCommandBytes,
+  mkdirCommands,
+  moveCommands,
+  pidFileName,
   remotePath,
+  removeCommands,
   scriptCommand,
   shellQuote,
+  temporaryName,
 } from '../../src/ssh/command.js';
 import { LineSplitter, Tail } from '../../src/ssh/lines.js';
 
@@ -31,6 +35,8 @@ const Hostile = [
   'ünïcødé ✓',
   "'\\''",
 ];
+
+const PidFile = pidFileName('t0k3n');
 
 let dir: string;
 beforeEach(async () => {
@@ -81,7 +87,7 @@ describe('scriptCommand', () => {
     execFileSync('mkdir', ['-p', upload]);
     // The script dumps its environment NUL-separated so values with newlines survive.
     await writeFile(path.join(upload, 'run.sh'), '#!/bin/sh\nenv -0 > env.out\n');
-    sh(scriptCommand({ uploadDir: upload, script: 'run.sh', user: 'deploy', env }));
+    sh(scriptCommand({ uploadDir: upload, pidFile: PidFile, script: 'run.sh', user: 'deploy', env }));
     const dumped = readFileSync(path.join(upload, 'env.out'), 'utf8').split('\0').filter(Boolean);
     const seen = Object.fromEntries(
       dumped.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
@@ -105,15 +111,29 @@ describe('scriptCommand', () => {
 
   it('refuses a bad variable name before anything runs', () => {
     expect(() =>
-      scriptCommand({ uploadDir: 'x', script: 'run.sh', user: 'u', env: { 'A;touch pwned': '1' } }),
+      scriptCommand({
+        uploadDir: 'x',
+        pidFile: PidFile,
+        script: 'run.sh',
+        user: 'u',
+        env: { 'A;touch pwned': '1' },
+      }),
     ).toThrow(/Invalid environment variable name 'A;touch pwned'/);
   });
 
   it('quotes a hostile upload dir and script name', async () => {
     const upload = path.join(dir, "it's $(touch pwned)");
-    sh(mkdirCommand(upload));
+    sh(mkdirCommands([upload]).join(';'));
     await writeFile(path.join(upload, "x'; touch pwned.sh"), '#!/bin/sh\necho ran\n');
-    const out = sh(scriptCommand({ uploadDir: upload, script: "x'; touch pwned.sh", user: 'u', env: {} }));
+    const out = sh(
+      scriptCommand({
+        uploadDir: upload,
+        pidFile: PidFile,
+        script: "x'; touch pwned.sh",
+        user: 'u',
+        env: {},
+      }),
+    );
     expect(out).toBe('ran\n');
     expect(existsSync(path.join(dir, 'pwned'))).toBe(false);
     expect(existsSync(path.join(upload, 'pwned'))).toBe(false);
@@ -121,9 +141,11 @@ describe('scriptCommand', () => {
 
   it('records the pid of the process group the script runs in', async () => {
     const upload = path.join(dir, 'u');
-    sh(mkdirCommand(upload));
+    sh(mkdirCommands([upload]).join(';'));
     await writeFile(path.join(upload, 'run.sh'), '#!/bin/sh\necho $$\n');
-    const out = sh(scriptCommand({ uploadDir: upload, script: 'run.sh', user: 'u', env: {} }));
+    const out = sh(
+      scriptCommand({ uploadDir: upload, pidFile: PidFile, script: 'run.sh', user: 'u', env: {} }),
+    );
     // `exec` replaces the shell, so the script runs as the very process whose pid was written.
     expect((await readFile(path.join(upload, PidFile), 'utf8')).trim()).toBe(out.trim());
   });
@@ -154,7 +176,7 @@ describe('killCommand', () => {
       sleepPid = Number((await readFile(path.join(dir, 'sleep.pid'), 'utf8').catch(() => '')).trim());
     }
     expect(alive(sleepPid)).toBe(true);
-    sh(killCommand(dir, 'TERM'));
+    sh(killCommand({ uploadDir: dir, pidFile: PidFile, signal: 'TERM' }));
     await exited;
     for (let i = 0; i < 50 && alive(sleepPid); i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(alive(sleepPid)).toBe(false);
@@ -173,9 +195,9 @@ describe('killCommand', () => {
     try {
       const timeout = (ms: number) =>
         new Promise((resolve) => setTimeout(() => resolve('still running'), ms));
-      sh(killCommand(dir, 'TERM'));
+      sh(killCommand({ uploadDir: dir, pidFile: PidFile, signal: 'TERM' }));
       expect(await Promise.race([exited, timeout(500)])).toBe('still running');
-      sh(killCommand(dir, 'KILL'));
+      sh(killCommand({ uploadDir: dir, pidFile: PidFile, signal: 'KILL' }));
       expect(await Promise.race([exited, timeout(5_000)])).toBe('SIGKILL');
       expect(Date.now() - started).toBeLessThan(5_000);
     } finally {
@@ -185,7 +207,68 @@ describe('killCommand', () => {
   });
 
   it('does nothing when no script ever ran', () => {
-    expect(() => sh(killCommand(path.join(dir, 'missing'), 'KILL'))).not.toThrow();
+    expect(() =>
+      sh(killCommand({ uploadDir: path.join(dir, 'missing'), pidFile: PidFile, signal: 'KILL' })),
+    ).not.toThrow();
+  });
+});
+
+describe('commands for deploys sharing a directory', () => {
+  it('names the pid file and temporary files after the deploy', () => {
+    expect(pidFileName('abc')).toBe('.asg-rolling-deploy-abc.pid');
+    expect(pidFileName('abc')).not.toBe(pidFileName('abd'));
+    expect(temporaryName('app/build/index.html', 'abc')).toBe('app/build/.index.html.asg-rolling-abc');
+    expect(temporaryName('run.sh', 'abc')).toBe('.run.sh.asg-rolling-abc');
+  });
+
+  it('mkdir -p is idempotent and quotes hostile names', () => {
+    const dirs = Hostile.filter(Boolean).map((name, i) =>
+      path.join(dir, 'made', `${i}${name.replace(/\//g, '')}`),
+    );
+    for (let round = 0; round < 2; round++) for (const command of mkdirCommands(dirs)) sh(command);
+    for (const made of dirs) expect(existsSync(made)).toBe(true);
+    expect(existsSync(path.join(dir, 'pwned'))).toBe(false);
+  });
+
+  it('moves files into place and removes leftovers, quoting every path', async () => {
+    const names = ["it's", '$(touch pwned)', 'a b', '-n'];
+    for (const name of names) await writeFile(path.join(dir, temporaryName(name, 'tok')), name);
+    await writeFile(path.join(dir, "it's"), 'old');
+    for (const command of moveCommands(names.map((name) => ({ from: temporaryName(name, 'tok'), to: name }))))
+      sh(command);
+    for (const name of names) expect(readFileSync(path.join(dir, name), 'utf8')).toBe(name);
+    for (const command of removeCommands(names)) sh(command);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('replaces a file a running process has open without disturbing it (rename, not rewrite)', async () => {
+    const target = path.join(dir, 'run.sh');
+    await writeFile(target, '#!/bin/sh\nsleep 1\necho old\n');
+    await chmod(target, 0o755);
+    const child = spawn(target, { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise((resolve) => child.once('close', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await writeFile(path.join(dir, temporaryName('run.sh', 'tok')), '#!/bin/sh\necho new\n', { mode: 0o755 });
+    for (const command of moveCommands([{ from: temporaryName('run.sh', 'tok'), to: 'run.sh' }])) sh(command);
+    await exited;
+    expect(out).toBe('old\n');
+    expect(sh('./run.sh')).toBe('new\n');
+  });
+
+  it('splits long lists into commands below the exec limit, losing nothing', () => {
+    // Long names, few processes: 600 × ~120 bytes is over twice the limit.
+    const dirs = Array.from({ length: 600 }, (_, i) => path.join(dir, 'many', `${i}-${'x'.repeat(80)}`));
+    const commands = mkdirCommands(dirs);
+    expect(commands.length).toBeGreaterThan(1);
+    for (const command of commands) expect(Buffer.byteLength(command)).toBeLessThanOrEqual(MaxCommandBytes);
+    for (const command of commands) sh(command);
+    expect(readdirSync(path.join(dir, 'many'))).toHaveLength(600);
+    const moves = moveCommands(dirs.map((d) => ({ from: d, to: `${d}-moved` })));
+    expect(moves.length).toBeGreaterThan(1);
+    for (const command of moves) sh(command);
+    expect(readdirSync(path.join(dir, 'many')).filter((name) => name.endsWith('-moved'))).toHaveLength(600);
   });
 });
 

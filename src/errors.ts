@@ -1,6 +1,15 @@
-/** The message of anything thrown, Error or not, for logs and annotations. */
+/**
+ * The message of anything thrown, Error or not, for logs and annotations. An AWS service error
+ * leads with its code (`InsufficientInstanceCapacity: …`), since AWS's messages often leave it out
+ * and the code is what people search for and what IAM or quota fixes are keyed by.
+ */
 export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message;
+  if (error instanceof Error) {
+    const code = isServiceError(error) ? awsErrorCode(error) : undefined;
+    return code && code !== 'Error' && !error.message.includes(code)
+      ? `${code}: ${error.message}`
+      : error.message;
+  }
   if (typeof error === 'string') return error;
   try {
     return JSON.stringify(error) ?? String(error);
@@ -12,6 +21,11 @@ export function errorMessage(error: unknown): string {
 /** Wraps an error with what was being attempted, keeping the original as `cause`. */
 export function wrapError(doing: string, error: unknown): Error {
   return new Error(`${doing}: ${errorMessage(error)}`, { cause: error });
+}
+
+/** Errors the SDK builds from an AWS response carry the response's `$metadata`. */
+function isServiceError(error: Error): boolean {
+  return '$metadata' in error;
 }
 
 /** An error thrown by the SDK carries the AWS error code in `name`. */

@@ -178,10 +178,10 @@ export function judgeRefresh(group: string, refresh: InstanceRefresh, seconds: n
   };
   if (record.status === 'Successful') return record;
   const reason = record.statusReason ? `: ${record.statusReason}` : '';
+  const ended = `Instance Refresh ${record.instanceRefreshId} ended ${record.status}`;
+  // A rollback leads with what it means for the group; the status and id let people find it in AWS.
   const message =
-    record.status === 'RollbackSuccessful'
-      ? `rolled back${reason}`
-      : `Instance Refresh ${record.instanceRefreshId} ended ${record.status}${reason}`;
+    record.status === 'RollbackSuccessful' ? `rolled back${reason} (${ended})` : `${ended}${reason}`;
   throw new RefreshFailedError(message, record);
 }
 

@@ -253,7 +253,7 @@ describe('runPipelines deploy', () => {
     const { report, ec2, ctx } = await run('deploy', { refreshStatus: { api: 'RollbackSuccessful' } });
     expect(report.failures().map((f) => [f.group, f.error])).toContainEqual([
       'api',
-      'rolled back: alarm fired',
+      'rolled back: alarm fired (Instance Refresh r-api ended RollbackSuccessful)',
     ]);
     expect(report.row('api').refresh?.status).toBe('RollbackSuccessful');
     expect(ec2.commandCalls(ModifyLaunchTemplateCommand)).toHaveLength(0);

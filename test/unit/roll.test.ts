@@ -191,7 +191,9 @@ describe('rollGroup', () => {
       .resolves(refresh('r-new', 'RollbackSuccessful', { StatusReason: 'alarm 5xx fired' }));
     const error = await rollGroup(group(), 7, ctx, ctx.rt.log).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RefreshFailedError);
-    expect((error as RefreshFailedError).message).toBe('rolled back: alarm 5xx fired');
+    expect((error as RefreshFailedError).message).toBe(
+      'rolled back: alarm 5xx fired (Instance Refresh r-new ended RollbackSuccessful)',
+    );
     expect((error as RefreshFailedError).record.status).toBe('RollbackSuccessful');
   });
 

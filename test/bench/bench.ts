@@ -5,7 +5,7 @@
  *
  *   npm run bench                     # the full run (a few minutes on 2 cores)
  *   npm run bench -- --quick          # N = 1 and 4, seconds (the end-to-end test runs this)
- *   npm run bench -- --n 1,16 --time-scale 0.05 --seed 7 --throttle-n 0 --out results.md
+ *   npm run bench -- --n 1,16 --time-scale 0.05 --seed 7 --throttle-n 0 --out results.md --logs logs/
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -29,6 +29,8 @@ export interface BenchOptions {
   readonly seed: number;
   /** Per-group variation of boot, stop, image and refresh times: ±spread. */
   readonly spread: number;
+  /** Keep every step's log and summary in this directory. */
+  readonly logDir?: string;
 }
 
 /** The full benchmark: 1 simulated second = 20 ms, so one pipeline takes about 15 s. */
@@ -128,6 +130,7 @@ export async function runBench(
         env,
         deployMs,
         timeoutMs: 20 * 60_000,
+        ...(options.logDir ? { logDir: options.logDir } : {}),
       });
       results.push(result);
       progress(
@@ -164,6 +167,7 @@ function parseOptions(argv: readonly string[]): { options: BenchOptions; out: st
       seed: { type: 'string' },
       spread: { type: 'string' },
       out: { type: 'string' },
+      logs: { type: 'string' },
     },
   });
   const base = values.quick ? QuickRun : FullRun;
@@ -183,6 +187,7 @@ function parseOptions(argv: readonly string[]): { options: BenchOptions; out: st
       timeScale: number(values['time-scale'], base.timeScale),
       seed: number(values.seed, base.seed),
       spread: number(values.spread, base.spread),
+      ...(values.logs ? { logDir: path.resolve(values.logs) } : {}),
     },
     out: values.out,
   };

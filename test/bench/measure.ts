@@ -3,6 +3,8 @@
  * (dist/main, then dist/post, through the end-to-end harness), and what it cost: wall time, API
  * requests, throttling, peak memory, and per-stage detection lags.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { removeJob, runAction, startAction, type ActionRun } from '../helpers/action-runner.js';
 import { freePort } from '../helpers/sshd.js';
 import { startSimulator, type Simulator } from '../sim/index.js';
@@ -34,6 +36,8 @@ export interface ScenarioOptions {
   readonly deployMs: number;
   /** The action is killed after this long. */
   readonly timeoutMs: number;
+  /** Keep each step's stdout and summary here (for digging into a result). */
+  readonly logDir?: string;
 }
 
 export interface ScenarioResult {
@@ -135,6 +139,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     runs.push(main);
     const post = await runAction({ entry: 'post', stateFrom: main, env: awsEnv, timeoutMs: 60_000 });
     runs.push(post);
+    if (options.logDir) await keepLogs(options.logDir, remote, [main, post]);
     return await analyse({ options, sim, main, post, wallMs, stats, started, remote, factors });
   } finally {
     // The post step ran in the main step's job: one directory holds both.
@@ -142,6 +147,14 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     await sim.stop();
     await clearHosts(env);
   }
+}
+
+async function keepLogs(dir: string, name: string, steps: readonly ActionRun[]): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const [main, post] = steps;
+  await writeFile(path.join(dir, `${name}.main.log`), `${main?.stdout ?? ''}\n${main?.stderr ?? ''}`);
+  await writeFile(path.join(dir, `${name}.summary.md`), main?.summary ?? '');
+  await writeFile(path.join(dir, `${name}.post.log`), `${post?.stdout ?? ''}\n${post?.stderr ?? ''}`);
 }
 
 async function analyse(run: {

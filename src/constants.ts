@@ -64,6 +64,11 @@ export enum State {
   KeepInstances = 'keep-instances',
   /** Path of the private key file, removed by the post step if still there. */
   KeyFile = 'key-file',
+  /**
+   * The run's launch token while a launch may have created an instance whose id we never received
+   * (RunInstances in flight or failed ambiguously); empty once every launch answered.
+   */
+  LaunchToken = 'launch-token',
 }
 
 /**
@@ -85,6 +90,11 @@ export const Tags = {
   Version: 'asg-rolling:version',
   /** ISO time of creation, so orphaned temporary instances can be aged without trusting LaunchTime alone. */
   CreatedAt: 'asg-rolling:created-at',
+  /**
+   * Random per main step (the run id is shared by every job of a workflow run): the post step finds
+   * this step's temporary instances by it even when a launch was cut off before its id came back.
+   */
+  LaunchToken: 'asg-rolling:launch-token',
 } as const;
 
 export const Roles = {

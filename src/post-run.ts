@@ -7,8 +7,8 @@ import { rm } from 'node:fs/promises';
 import * as core from '@actions/core';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { createClients } from './aws/clients.js';
-import { terminateInstances } from './aws/instances.js';
-import { State } from './constants.js';
+import { findLiveInstancesByTag, terminateInstances } from './aws/instances.js';
+import { State, Tags } from './constants.js';
 import { errorMessage } from './errors.js';
 import { createLogger } from './log.js';
 import type { Logger } from './runtime.js';
@@ -32,22 +32,54 @@ export async function runPost(deps: PostDeps): Promise<void> {
       deps.log.warning(`Could not remove the key file: ${errorMessage(error)}`);
     }
   }
-  const ids = parseInstanceIds(deps.getState(State.TemporaryInstances));
-  if (ids.length === 0) {
+  const saved = parseInstanceIds(deps.getState(State.TemporaryInstances));
+  const launchToken = deps.getState(State.LaunchToken);
+  if (saved.length === 0 && !launchToken) {
     deps.log.info('No temporary instances to clean up');
     return;
   }
   if (deps.getState(State.KeepInstances) === 'true') {
     deps.log.warning(
-      `Keeping temporary instance(s) ${ids.join(', ')} (keep-instances: true); cleanup finds them by their tags`,
+      `Keeping temporary instance(s) ${saved.join(', ') || 'of this step'} (keep-instances: true); cleanup finds them by their tags`,
     );
     return;
   }
+  const ec2 = deps.ec2(deps.getState(State.Region) || undefined);
+  const ids = [...saved, ...(await launchedUnheard(ec2, launchToken, saved, deps.log))];
+  if (ids.length === 0) {
+    deps.log.info('No temporary instances to clean up');
+    return;
+  }
   try {
-    await terminateInstances(deps.ec2(deps.getState(State.Region) || undefined), ids, deps.log);
+    await terminateInstances(ec2, ids, deps.log);
     deps.log.info(`Terminated temporary instance(s) ${ids.join(', ')}`);
   } catch (error) {
     deps.log.warning(`Could not clean up the temporary instances: ${errorMessage(error)}`);
+  }
+}
+
+/**
+ * Instances of a launch the main step never heard back from (cancelled or killed while RunInstances
+ * was on its way): found by the step's launch token tag, since their ids were never saved.
+ */
+async function launchedUnheard(
+  ec2: EC2Client,
+  launchToken: string,
+  saved: readonly string[],
+  log: Logger,
+): Promise<string[]> {
+  if (!launchToken) return [];
+  try {
+    const found = await findLiveInstancesByTag(ec2, { key: Tags.LaunchToken, value: launchToken });
+    const unheard = found.filter((id) => !saved.includes(id));
+    if (unheard.length > 0)
+      log.info(
+        `Found temporary instance(s) ${unheard.join(', ')} whose launch the main step never heard back from`,
+      );
+    return unheard;
+  } catch (error) {
+    log.warning(`Could not look for temporary instances by their launch token: ${errorMessage(error)}`);
+    return [];
   }
 }
 

@@ -18,7 +18,7 @@ export interface SignalOptions {
   readonly target?: Pick<NodeJS.Process, 'on' | 'off'>;
   /** How long termination may take before we give up on it (the post step retries). */
   readonly terminateBudgetMs?: number;
-  /** After termination, how long the run gets to write its summary before we exit anyway. */
+  /** After termination, how long the run gets to wind down (and write its summary) before we exit anyway. */
   readonly graceMs?: number;
 }
 
@@ -70,6 +70,9 @@ async function onSignal(signal: 'SIGINT' | 'SIGTERM', options: SignalOptions): P
       clearTimeout(timer);
     }
   }
-  const exitTimer = setTimeout(() => options.exit(ExitCodes[signal]), options.graceMs ?? 1500);
+  // The run normally winds down and exits by itself well before this: a launch still on its way
+  // returns its id and the run terminates that instance too. The timer only ends a run that hangs,
+  // still inside GitHub's window (5 s of termination budget + 4 s < 10 s to the SIGKILL).
+  const exitTimer = setTimeout(() => options.exit(ExitCodes[signal]), options.graceMs ?? 4000);
   exitTimer.unref();
 }

@@ -3,6 +3,7 @@
  * moment they change, so a cancelled or crashed run still leaves enough behind to clean up. (The
  * `setup` result a later `finalize` reads travels through GITHUB_ENV: see setup-result.ts.)
  */
+import { randomBytes } from 'node:crypto';
 import { State } from './constants.js';
 
 /** Where state is saved; core.saveState in the action, a map in tests. */
@@ -15,8 +16,34 @@ export type SaveState = (name: string, value: string) => void;
 export class InstanceRegistry {
   private readonly ids: string[] = [];
   private readonly gone = new Set<string>();
+  private unanswered = 0;
 
-  constructor(private readonly save: SaveState) {}
+  /**
+   * @param launchToken tagged on every instance this step launches (Tags.LaunchToken); random by
+   * default, since the run id is shared by every job of a workflow run.
+   */
+  constructor(
+    private readonly save: SaveState,
+    readonly launchToken: string = randomBytes(12).toString('hex'),
+  ) {}
+
+  /**
+   * Call right before RunInstances; call the returned function once it answered with an id. A
+   * launch cut off on the way (cancel, timeout, a lost response) may still create an instance we
+   * never hear of: until every launch answered, the token is saved so the post step looks for
+   * instances carrying it.
+   */
+  launching(): () => void {
+    this.unanswered += 1;
+    this.saveLaunchToken();
+    let answered = false;
+    return () => {
+      if (answered) return;
+      answered = true;
+      this.unanswered -= 1;
+      this.saveLaunchToken();
+    };
+  }
 
   /** Records a new instance and saves the list at once. */
   register(instanceId: string): void {
@@ -42,6 +69,10 @@ export class InstanceRegistry {
 
   private persist(): void {
     this.save(State.TemporaryInstances, JSON.stringify(this.pending()));
+  }
+
+  private saveLaunchToken(): void {
+    this.save(State.LaunchToken, this.unanswered > 0 ? this.launchToken : '');
   }
 }
 

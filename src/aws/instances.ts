@@ -56,10 +56,18 @@ export interface LaunchOptions {
   readonly subnetId: string | undefined;
   /** Put on the instance and its volumes. */
   readonly tags: readonly Ec2Tag[];
-  readonly signal?: AbortSignal;
+  /**
+   * Makes the launch idempotent: the SDK retries a throttled or failed call, and a retry of a launch
+   * AWS did carry out must return that instance, not start a second one.
+   */
+  readonly clientToken?: string;
 }
 
-/** Launches one instance from a launch template version and returns its id. */
+/**
+ * Launches one instance from a launch template version and returns its id. It takes no abort
+ * signal on purpose: AWS carries out a launch whose caller stopped listening, so a cancelled run
+ * must still receive the id, to terminate the instance.
+ */
 export async function launchInstance(ec2: EC2Client, options: LaunchOptions): Promise<string> {
   const tags = [...options.tags];
   try {
@@ -69,12 +77,12 @@ export async function launchInstance(ec2: EC2Client, options: LaunchOptions): Pr
         MinCount: 1,
         MaxCount: 1,
         ...(options.subnetId ? { SubnetId: options.subnetId } : {}),
+        ...(options.clientToken ? { ClientToken: options.clientToken } : {}),
         TagSpecifications: [
           { ResourceType: 'instance', Tags: tags },
           { ResourceType: 'volume', Tags: tags },
         ],
       }),
-      options.signal ? { abortSignal: options.signal } : {},
     );
     const id = result.Instances?.[0]?.InstanceId;
     if (!id) throw new Error('RunInstances returned no instance');
@@ -85,6 +93,32 @@ export async function launchInstance(ec2: EC2Client, options: LaunchOptions): Pr
       error,
     );
   }
+}
+
+/** States in which an instance still exists and may cost money. */
+const LiveStates = ['pending', 'running', 'stopping', 'stopped'];
+
+/** Ids of the instances carrying the tag `key=value` that are not terminated or shutting down. */
+export async function findLiveInstancesByTag(
+  ec2: EC2Client,
+  tag: { readonly key: string; readonly value: string },
+): Promise<string[]> {
+  const ids: string[] = [];
+  const pages = paginateDescribeInstances(
+    { client: ec2, pageSize: 1000 },
+    {
+      Filters: [
+        { Name: `tag:${tag.key}`, Values: [tag.value] },
+        { Name: 'instance-state-name', Values: LiveStates },
+      ],
+    },
+  );
+  for await (const page of pages) {
+    for (const reservation of page.Reservations ?? [])
+      for (const instance of reservation.Instances ?? [])
+        if (instance.InstanceId) ids.push(instance.InstanceId);
+  }
+  return ids;
 }
 
 /** Stops an instance so its file systems are quiet before imaging. */

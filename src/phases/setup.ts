@@ -29,6 +29,7 @@ export function instanceTags(options: {
   readonly commit: string;
   readonly actionVersion: string;
   readonly now: number;
+  readonly launchToken: string;
 }): Ec2Tag[] {
   return [
     { Key: 'Name', Value: `${ActionName} ${options.runId}` },
@@ -40,6 +41,7 @@ export function instanceTags(options: {
     { Key: Tags.Commit, Value: options.commit },
     { Key: Tags.CreatedAt, Value: new Date(options.now).toISOString() },
     { Key: Tags.Version, Value: options.actionVersion },
+    { Key: Tags.LaunchToken, Value: options.launchToken },
   ];
 }
 
@@ -83,6 +85,11 @@ export async function setupInstance(
   let instanceId: string | undefined;
   try {
     const instance = await ctx.timeline.record(lane, 'launch', async () => {
+      // A run cancelled before this image's turn launches nothing; one cancelled during the launch
+      // still waits for the id (see launchInstance) and terminates the instance below.
+      ctx.rt.signal.throwIfAborted();
+      const { launchToken } = ctx.registry;
+      const answered = ctx.registry.launching();
       instanceId = await launchInstance(ctx.rt.ec2, {
         launchTemplateId: image.launchTemplateId,
         version: image.version,
@@ -93,10 +100,12 @@ export async function setupInstance(
           commit: run.commit,
           actionVersion: ctx.actionVersion,
           now: ctx.rt.clock.now(),
+          launchToken,
         }),
-        signal: ctx.rt.signal,
+        clientToken: `${launchToken}-${image.sourceImageId}`,
       });
       ctx.registry.register(instanceId);
+      answered();
       log.info(
         `Launched temporary instance ${instanceId} from ${image.launchTemplateId} version ${image.version}`,
       );

@@ -90,6 +90,7 @@ describe('setupInstance', () => {
       'asg-rolling:commit': 'abcdef0123456789',
       'asg-rolling:created-at': new Date(ctx.rt.clock.now() - 2000).toISOString(),
       'asg-rolling:version': '9.9.9',
+      'asg-rolling:launch-token': ctx.registry.launchToken,
     });
     expect(waitForSsh).toHaveBeenCalledWith(
       expect.objectContaining({ host: '127.0.0.5', port: 22, timeoutMs: 300_000 }),

@@ -1,0 +1,84 @@
+/**
+ * `cleanup` on the built action after two deploys: it keeps the newest `cleanup-keep` of ours and
+ * deletes the older (the full matrix of what is kept and why is in cleanup.test.ts).
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ActionRun } from '../helpers/action-runner.js';
+import type { SeedResult } from '../sim/index.js';
+import { errors, output, startFleet, threeGroups, transcript, type Fleet } from './fleet.js';
+
+let fleet: Fleet;
+let seeded: SeedResult;
+beforeAll(async () => {
+  fleet = await startFleet();
+});
+afterAll(async () => {
+  await fleet?.stop();
+});
+beforeEach(async () => {
+  await fleet.sim.reset();
+  seeded = fleet.sim.seed(threeGroups);
+});
+
+interface Cleaned {
+  kind: string;
+  id: string;
+  reason: string;
+}
+
+describe('cleanup after two deploys', () => {
+  it('keeps cleanup-keep of ours per template and deletes the older versions, AMIs and snapshots', async () => {
+    // The deploys keep everything (cleanup-keep 10), so the cleanup step is the one that deletes.
+    const deploys = [];
+    for (let i = 0; i < 2; i++) {
+      const run = await fleet.main(
+        fleet.inputs({ upload: 'build', 'cleanup-keep': '10', 'max-parallel': '1' }),
+      );
+      expect(run.exitCode, transcript(run)).toBe(0);
+      expect(output<Cleaned[]>(run, 'cleaned')).toEqual([]);
+      deploys.push(run);
+    }
+    // The second deploy starts from the first one's AMIs: find each AMI by the group it was made for.
+    const amisOf = (run: ActionRun, group: string): string =>
+      output<{ imageId: string; groups: string[] }[]>(run, 'amis').find((a) => a.groups.includes(group))
+        ?.imageId ?? '';
+    const [first, second] = deploys as [ActionRun, ActionRun];
+    const web = seeded.launchTemplates['lt-web'] ?? '';
+    const worker = seeded.launchTemplates['lt-worker'] ?? '';
+    const oldWorkerAmi = amisOf(first, 'shop-worker');
+    const oldWorkerSnapshots = (fleet.sim.state.images.get(oldWorkerAmi)?.BlockDeviceMappings ?? []).flatMap(
+      (m) => m.Ebs?.SnapshotId ?? [],
+    );
+    expect(oldWorkerSnapshots).toHaveLength(1);
+
+    const cleanup = await fleet.main(fleet.inputs({ command: 'cleanup', 'cleanup-keep': '1' }));
+    expect(cleanup.exitCode, transcript(cleanup)).toBe(0);
+    expect(errors(cleanup)).toEqual([]);
+    const cleaned = output<Cleaned[]>(cleanup, 'cleaned');
+    // lt-worker: version 2 and its AMI are older than the newest one of ours and unused: they go.
+    // lt-web: the first deploy made version 2 the default (shop-web followed $Default; the refresh
+    // then pinned the group to it by number), so version 2 and its AMI stay.
+    expect(cleaned.map((c) => [c.kind, c.id]).sort()).toEqual(
+      [
+        ['launch-template-version', `${worker}:2`],
+        ['ami', oldWorkerAmi],
+        ['snapshot', oldWorkerSnapshots[0]],
+      ].sort(),
+    );
+    expect(cleanup.stdout).toContain(`Keeping launch-template-version ${web}:2: default version`);
+    expect(fleet.sim.state.images.has(oldWorkerAmi)).toBe(false);
+    expect(fleet.sim.state.snapshots.has(oldWorkerSnapshots[0] ?? '')).toBe(false);
+    for (const group of ['shop-web', 'shop-worker'])
+      expect(fleet.sim.state.images.get(amisOf(second, group))?.State).toBe('available');
+    expect(fleet.sim.state.images.get(amisOf(first, 'shop-web'))?.State).toBe('available');
+    expect([...(fleet.sim.state.templateByName('lt-worker')?.versions.keys() ?? [])].sort()).toEqual([1, 3]);
+    expect([...(fleet.sim.state.templateByName('lt-web')?.versions.keys() ?? [])].sort()).toEqual([1, 2, 3]);
+
+    // A second cleanup finds nothing more to delete.
+    const again = await fleet.main(fleet.inputs({ command: 'cleanup', 'cleanup-keep': '1' }));
+    expect(again.exitCode, transcript(again)).toBe(0);
+    expect(output<Cleaned[]>(again, 'cleaned')).toEqual([]);
+    // Nothing the deploys' pipelines made is left running, so cleanup had no instance to terminate.
+    expect(fleet.sim.calls.filter((c) => c.action === 'TerminateInstances').length).toBe(2 * 2);
+  });
+});

@@ -140,7 +140,7 @@ async function readBody(req: http.IncomingMessage): Promise<string> {
 }
 
 export function createServer(world: World, calls: Calls, sim: Parameters<typeof control>[0]): http.Server {
-  return http.createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const text = await readBody(req);
@@ -163,4 +163,9 @@ export function createServer(world: World, calls: Calls, sim: Parameters<typeof 
       res.end();
     });
   });
+  // Node closes idle keep-alive sockets after 5 s, racing clients that reuse them ("socket hang up").
+  // AWS endpoints keep idle connections far longer; so does the simulator (stop() destroys them all).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
 }

@@ -31,9 +31,7 @@ describe('cleanup after two deploys', () => {
     // The deploys keep everything (cleanup-keep 10), so the cleanup step is the one that deletes.
     const deploys = [];
     for (let i = 0; i < 2; i++) {
-      const run = await fleet.main(
-        fleet.inputs({ upload: 'build', 'cleanup-keep': '10', 'max-parallel': '1' }),
-      );
+      const run = await fleet.main(fleet.inputs({ upload: 'build', 'cleanup-keep': '10' }));
       expect(run.exitCode, transcript(run)).toBe(0);
       expect(output<Cleaned[]>(run, 'cleaned')).toEqual([]);
       deploys.push(run);

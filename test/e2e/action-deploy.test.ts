@@ -124,7 +124,7 @@ function expectDeployed(run: ActionRun): void {
 
 describe('deploy, as the runner runs it', () => {
   it('3 groups, 2 sharing an image: 2 instances, the script once on each, 2 AMIs, 3 refreshes', async () => {
-    const inputs = fleet.inputs({ upload: 'build', 'deploy-script': DeployScript, 'max-parallel': '1' });
+    const inputs = fleet.inputs({ upload: 'build', 'deploy-script': DeployScript });
     const main = await fleet.main(inputs);
     expect(main.exitCode, transcript(main)).toBe(0);
     expectDeployed(main);
@@ -156,9 +156,7 @@ describe('deploy, as the runner runs it', () => {
   it('recovers from throttling on 30% of the calls to both services', async () => {
     fleet.sim.faults.add({ kind: 'api', service: 'ec2', probability: 0.3, error: 'throttle' });
     fleet.sim.faults.add({ kind: 'api', service: 'autoscaling', probability: 0.3, error: 'throttle' });
-    const main = await fleet.main(
-      fleet.inputs({ upload: 'build', 'deploy-script': DeployScript, 'max-parallel': '1' }),
-    );
+    const main = await fleet.main(fleet.inputs({ upload: 'build', 'deploy-script': DeployScript }));
     expect(main.exitCode, transcript(main)).toBe(0);
     expectDeployed(main);
     const throttled = fleet.sim.calls.filter((c) => c.outcome === 'throttled');

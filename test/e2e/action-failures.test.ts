@@ -92,9 +92,7 @@ describe('a deploy with failures, as the runner runs it', () => {
         message: 'We currently do not have sufficient capacity',
       },
     });
-    const main = await fleet.main(
-      fleet.inputs({ upload: 'build', 'deploy-script': DeployScript, 'max-parallel': '1' }),
-    );
+    const main = await fleet.main(fleet.inputs({ upload: 'build', 'deploy-script': DeployScript }));
     const annotations = expectFailedGroups(main, ['shop-worker']);
     expect(annotations.join('\n')).toContain('InsufficientInstanceCapacity');
     expect(annotations.join('\n')).toContain(worker);
@@ -128,7 +126,7 @@ describe('a deploy with failures, as the runner runs it', () => {
   });
 
   it("the script exits 3 on one image: its group fails with the script's stderr, the others roll", async () => {
-    const inputs = fleet.inputs({ upload: 'build', 'deploy-script': WorkerFails, 'max-parallel': '1' });
+    const inputs = fleet.inputs({ upload: 'build', 'deploy-script': WorkerFails });
     const main = await fleet.main(inputs);
     const annotations = expectFailedGroups(main, ['shop-worker']);
     const worker = annotations.find((a) => a.startsWith('[shop-worker] ')) ?? '';
@@ -152,9 +150,7 @@ describe('a deploy with failures, as the runner runs it', () => {
       outcome: 'RollbackSuccessful',
       atPercent: 50,
     });
-    const main = await fleet.main(
-      fleet.inputs({ upload: 'build', 'deploy-script': DeployScript, 'max-parallel': '1' }),
-    );
+    const main = await fleet.main(fleet.inputs({ upload: 'build', 'deploy-script': DeployScript }));
     const annotations = expectFailedGroups(main, ['shop-api']);
     const refreshes = output<RefreshOutput[]>(main, 'instance-refreshes');
     expect(refreshStatuses(main)).toEqual([

@@ -5,8 +5,8 @@
  * standard environment (simulator endpoint, us-east-1, test credentials, scaled polls).
  *
  * Every simulated instance forwards to the same sshd, so all deploys share one file system: each
- * run gets its own `upload-dir`, and SSH deploys of several images run with `max-parallel: 1` so
- * that one pipeline never rewrites the script another is running (real instances never share).
+ * run gets its own `upload-dir`, and the deploys of one run upload into it at the same time (the SSH
+ * module makes that safe; real instances never share a disk anyway).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -127,6 +127,8 @@ describe('deploy, as the runner runs it', () => {
     const inputs = fleet.inputs({ upload: 'build', 'deploy-script': DeployScript });
     const main = await fleet.main(inputs);
     expect(main.exitCode, transcript(main)).toBe(0);
+    // Nothing on stderr: no Node warning (listeners, deprecations) and no stray console output.
+    expect(main.stderr).toBe('');
     expectDeployed(main);
 
     const remote = inputs['upload-dir'] ?? '';

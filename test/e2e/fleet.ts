@@ -7,6 +7,9 @@
  * Every simulated instance forwards to the same sshd, so all deploys share one file system: each
  * run gets its own `upload-dir`, and the deploys of one run upload into it at the same time (the SSH
  * module makes that safe; real instances never share a disk anyway).
+ *
+ * The steps run dist/ as built: run `npm run build` after changing src/ (CI checks dist/ first).
+ * ASG_ROLLING_E2E_DIST=<dir> runs another build instead (`node scripts/build.mjs <dir>`).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

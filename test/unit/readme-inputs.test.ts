@@ -16,8 +16,12 @@ describe('README tables', () => {
       inputs: Record<string, { default?: string }>;
       outputs: Record<string, unknown>;
     };
+    const inputsTable = readme.slice(
+      readme.indexOf('<!-- inputs:start -->'),
+      readme.indexOf('<!-- inputs:end -->'),
+    );
     for (const [name, input] of Object.entries(action.inputs)) {
-      const row = readme.split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
+      const row = inputsTable.split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
       expect(row, name).toBeDefined();
       if (input.default) expect(row).toContain(`| \`${input.default}\` |`);
     }

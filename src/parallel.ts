@@ -3,14 +3,72 @@
  * failure must never stop the others, and the run must end naming every failure, so this never
  * rejects: it returns what succeeded and what failed, each under its key.
  */
-import pLimit, { type LimitFunction } from 'p-limit';
+
+/**
+ * What a task does for its pipeline. A waiting `finish` (a roll: the last step of a pipeline whose
+ * image is built) starts before a waiting `start` (a new image build): with `max-parallel` below
+ * the number of pipelines, a finished image's groups must not queue behind builds that were
+ * merely asked for earlier, or every pipeline ends late instead of the first ones ending early.
+ */
+export type Priority = 'start' | 'finish';
+
+const Rank: Readonly<Record<Priority, number>> = { start: 0, finish: 1 };
 
 /** Runs at most N tasks at once; one limiter may be shared by several stages of a pipeline. */
-export type Limiter = LimitFunction;
+export interface Limiter {
+  /** Runs `task` once a slot is free; waiting tasks start by priority, then in order. */
+  <R>(task: () => Promise<R>, options?: { readonly priority?: Priority }): Promise<R>;
+  /** Tasks running now. */
+  readonly activeCount: number;
+  /** Tasks waiting for a slot. */
+  readonly pendingCount: number;
+}
 
-/** A limiter for `max-parallel`; share it between stages so the cap holds for the whole run. */
+/**
+ * A limiter for `max-parallel`; share it between stages so the cap holds for the whole run. p-limit
+ * has one FIFO queue; this one keeps a FIFO per priority, which is all the pipeline needs.
+ */
 export function createLimiter(concurrency: number): Limiter {
-  return pLimit(Math.max(1, Math.floor(concurrency)));
+  const cap = Math.max(1, Math.floor(concurrency));
+  // Index = rank: queues[1] (finish) is served before queues[0] (start).
+  const queues: (() => void)[][] = [[], []];
+  let active = 0;
+
+  const next = (): void => {
+    if (active >= cap) return;
+    const queue = [...queues].reverse().find((q) => q.length > 0);
+    const run = queue?.shift();
+    if (!run) return;
+    active += 1;
+    run();
+  };
+
+  const limit = <R>(task: () => Promise<R>, options?: { readonly priority?: Priority }): Promise<R> =>
+    new Promise<R>((resolve, reject) => {
+      const rank = Rank[options?.priority ?? 'start'];
+      (queues[rank] as (() => void)[]).push(() => {
+        let work: Promise<R>;
+        try {
+          work = task();
+        } catch (error) {
+          work = Promise.reject(error);
+        }
+        // The slot is handed on a turn later, so the caller of a finished task can first queue its
+        // follow-up (an image's rolls once it is built) and have it weighed against older builds.
+        void work.then(resolve, reject).finally(() =>
+          setImmediate(() => {
+            active -= 1;
+            next();
+          }),
+        );
+      });
+      next();
+    });
+
+  return Object.defineProperties(limit, {
+    activeCount: { get: () => active },
+    pendingCount: { get: () => queues.reduce((sum, q) => sum + q.length, 0) },
+  }) as Limiter;
 }
 
 export interface RunAllOptions<T, R> {

@@ -3,7 +3,9 @@
  * new launch template versions → one refresh per group. Pipelines do not wait for each other: an
  * image that is ready rolls its groups at once, so the run takes about as long as its slowest
  * pipeline. One limiter caps the work in flight at `max-parallel` (an image build or a group roll
- * is one operation), and every failure is recorded against the groups it affects, never thrown.
+ * is one operation); a roll waiting for a slot goes before an image build that has not started, so
+ * a built image's groups finish instead of waiting behind every build queued before them. Every
+ * failure is recorded against the groups it affects, never thrown.
  */
 import { createTemplateVersion, setDefaultVersion } from './aws/launch-templates.js';
 import { VersionDescriptionPrefix } from './constants.js';
@@ -60,7 +62,7 @@ async function imagePipeline(image: PlannedImage, options: PipelineOptions): Pro
   const groupNames = image.groups.map((g) => g.name);
   let versions: Map<string, number | Error>;
   try {
-    const built = await options.limiter(() => buildImage(image, options, log));
+    const built = await options.limiter(() => buildImage(image, options, log), { priority: 'start' });
     if (!built) return; // setup: the instance stays for the user's own deploy
     versions = built;
   } catch (error) {
@@ -79,8 +81,9 @@ async function imagePipeline(image: PlannedImage, options: PipelineOptions): Pro
         return;
       }
       try {
-        const record = await options.limiter(() =>
-          ctx.timeline.record(group.name, 'roll', () => rollGroup(group, version, ctx, glog)),
+        const record = await options.limiter(
+          () => ctx.timeline.record(group.name, 'roll', () => rollGroup(group, version, ctx, glog)),
+          { priority: 'finish' },
         );
         report.addRefresh(record);
         rolled.set(group.name, true);
@@ -213,7 +216,9 @@ async function promoteDefaults(
       continue;
     }
     try {
-      await options.limiter(() => setDefaultVersion(ctx.rt.ec2, templateId, version));
+      await options.limiter(() => setDefaultVersion(ctx.rt.ec2, templateId, version), {
+        priority: 'finish',
+      });
       log.info(`${templateId} default version is now ${version}`);
     } catch (error) {
       for (const group of groups) report.fail(group.name, `refresh succeeded, but ${errorMessage(error)}`);

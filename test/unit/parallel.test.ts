@@ -76,3 +76,66 @@ describe('runAll', () => {
     expect(peak).toBe(1);
   });
 });
+
+describe('createLimiter priorities', () => {
+  it('with a limit of 1, a roll queued after several builds runs before the next build starts', async () => {
+    const limiter = createLimiter(1);
+    const order: string[] = [];
+    const step = (name: string) => async (): Promise<string> => {
+      order.push(`${name} start`);
+      await tick();
+      order.push(`${name} end`);
+      return name;
+    };
+    const builds = ['build a', 'build b', 'build c'].map((name) =>
+      limiter(step(name), { priority: 'start' }),
+    );
+    // As the pipeline does: build a's caller queues its roll the moment build a ends.
+    const roll = builds[0]!.then(() => limiter(step('roll a'), { priority: 'finish' }));
+    await Promise.all([...builds, roll]);
+    expect(order).toEqual([
+      'build a start',
+      'build a end',
+      'roll a start',
+      'roll a end',
+      'build b start',
+      'build b end',
+      'build c start',
+      'build c end',
+    ]);
+  });
+
+  it('keeps the order of arrival within one priority and counts running and waiting tasks', async () => {
+    const limiter = createLimiter(2);
+    const order: number[] = [];
+    const gates: (() => void)[] = [];
+    const tasks = [1, 2, 3, 4, 5].map((n) =>
+      limiter(
+        () =>
+          new Promise<void>((resolve) => {
+            order.push(n);
+            gates.push(resolve);
+          }),
+        { priority: n === 5 ? 'finish' : 'start' },
+      ),
+    );
+    await tick();
+    expect([limiter.activeCount, limiter.pendingCount]).toEqual([2, 3]);
+    while (gates.length > 0) {
+      gates.shift()!();
+      await tick();
+    }
+    await Promise.all(tasks);
+    expect(order).toEqual([1, 2, 5, 3, 4]);
+    expect([limiter.activeCount, limiter.pendingCount]).toEqual([0, 0]);
+  });
+
+  it('passes a task that throws at once to its caller and frees the slot', async () => {
+    const limiter = createLimiter(1);
+    const failed = limiter(() => {
+      throw new Error('no promise at all');
+    });
+    await expect(failed).rejects.toThrow('no promise at all');
+    await expect(limiter(async () => 'next')).resolves.toBe('next');
+  });
+});

@@ -291,6 +291,21 @@ describe('runPipelines deploy', () => {
   });
 });
 
+describe('runPipelines with max-parallel below the number of images', () => {
+  it("rolls a built image's groups before it starts building the next image", async () => {
+    const { ec2, asg, report } = await run('deploy', {}, testConfig({ maxParallel: 1 }));
+    const secondLaunch = ec2.commandCalls(RunInstancesCommand)[1];
+    expect(secondLaunch?.args[0].input.LaunchTemplate?.LaunchTemplateId).toBe('lt-2');
+    const starts = asg.commandCalls(StartInstanceRefreshCommand);
+    const rollsOfA = starts.filter((c) =>
+      ['web', 'api'].includes(c.args[0].input.AutoScalingGroupName ?? ''),
+    );
+    expect(rollsOfA).toHaveLength(2);
+    for (const start of rollsOfA) expect(start.calledBefore(secondLaunch!)).toBe(true);
+    expect(report.failures().map((f) => f.group)).toEqual(['legacy']);
+  });
+});
+
 describe('runPipelines setup and finalize', () => {
   it('setup stops at SSH-ready and leaves the instances registered for the post step', async () => {
     const { ec2, report, ctx, transport } = await run('setup');

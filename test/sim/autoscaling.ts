@@ -1,4 +1,5 @@
-// Auto Scaling actions: groups (Create/Update/Delete/DescribeAutoScalingGroups) and Instance Refresh
+// Auto Scaling actions: groups (Create/Update/Delete/DescribeAutoScalingGroups; an update's launch
+// template or MixedInstancesPolicy as AWS applies and describes it) and Instance Refresh
 // (Start/Describe/Cancel/RollbackInstanceRefresh).
 import type {
   AutoScalingGroup,
@@ -9,6 +10,8 @@ import type {
   CreateAutoScalingGroupType,
   DeleteAutoScalingGroupType,
   DescribeInstanceRefreshesAnswer,
+  LaunchTemplateSpecification,
+  MixedInstancesPolicy,
   DescribeInstanceRefreshesType,
   RollbackInstanceRefreshAnswer,
   RollbackInstanceRefreshType,
@@ -129,12 +132,66 @@ const describeGroups = op((input: AutoScalingGroupNamesType, world: World): Auto
   return { AutoScalingGroups: page, NextToken: next };
 });
 
+/**
+ * The launch template spec as AWS stores and describes it: id and name both filled in, the version
+ * exactly as given (`$Latest` and `$Default` stay symbolic; AWS resolves them at each launch).
+ */
+function storedSpec(world: World, spec: LaunchTemplateSpecification): LaunchTemplateSpecification {
+  const resolved = resolveSpec(world, spec);
+  return {
+    LaunchTemplateId: resolved.LaunchTemplateId,
+    LaunchTemplateName: resolved.LaunchTemplateName,
+    Version: spec.Version || '$Default',
+  };
+}
+
+/**
+ * A MixedInstancesPolicy update as AWS applies it: what the request leaves out stays (the template
+ * spec, the overrides, each instances-distribution field); a group that had no policy needs a spec.
+ */
+function mergedPolicy(
+  world: World,
+  current: MixedInstancesPolicy | undefined,
+  given: MixedInstancesPolicy,
+): MixedInstancesPolicy {
+  const spec =
+    given.LaunchTemplate?.LaunchTemplateSpecification ?? current?.LaunchTemplate?.LaunchTemplateSpecification;
+  if (!spec) throw validation('A mixed instances policy needs a LaunchTemplateSpecification.');
+  const overrides = given.LaunchTemplate?.Overrides ?? current?.LaunchTemplate?.Overrides;
+  const givenFields = Object.entries(given.InstancesDistribution ?? {}).filter(([, v]) => v !== undefined);
+  const distribution = { ...current?.InstancesDistribution, ...Object.fromEntries(givenFields) };
+  return structuredClone({
+    LaunchTemplate: {
+      LaunchTemplateSpecification: storedSpec(world, spec),
+      ...(overrides ? { Overrides: overrides } : {}),
+    },
+    ...(Object.keys(distribution).length ? { InstancesDistribution: distribution } : {}),
+  });
+}
+
 const updateGroup = op((input: UpdateAutoScalingGroupType, world: World): void => {
   const g = getGroup(world, input.AutoScalingGroupName);
+  if (input.LaunchTemplate && input.MixedInstancesPolicy) {
+    throw validation(
+      'Valid requests must contain either LaunchTemplate, LaunchConfigurationName or MixedInstancesPolicy parameter.',
+    );
+  }
   if (input.LaunchTemplate || input.MixedInstancesPolicy) {
-    resolveSpec(world, specOf(input));
-    g.LaunchTemplate = input.LaunchTemplate;
-    g.MixedInstancesPolicy = input.MixedInstancesPolicy;
+    // AWS keeps what a refresh with a desired configuration will save free of changes until it ends.
+    if (
+      refreshesOf(world, g.AutoScalingGroupName).some((r) => isActive(r) && r.refresh.DesiredConfiguration)
+    ) {
+      throw validation(
+        'An active instance refresh with a desired configuration exists. All configuration options derived from the desired configuration are not available for update while the instance refresh is active.',
+      );
+    }
+    if (input.LaunchTemplate) {
+      g.LaunchTemplate = storedSpec(world, input.LaunchTemplate);
+      g.MixedInstancesPolicy = undefined;
+    } else if (input.MixedInstancesPolicy) {
+      g.MixedInstancesPolicy = mergedPolicy(world, g.MixedInstancesPolicy, input.MixedInstancesPolicy);
+      g.LaunchTemplate = undefined;
+    }
     g.LaunchConfigurationName = undefined;
   }
   if (input.MinSize !== undefined) g.MinSize = input.MinSize;
@@ -143,6 +200,7 @@ const updateGroup = op((input: UpdateAutoScalingGroupType, world: World): void =
   if (input.VPCZoneIdentifier !== undefined) g.VPCZoneIdentifier = input.VPCZoneIdentifier;
   if (input.DesiredCapacity !== undefined) g.DesiredCapacity = input.DesiredCapacity;
   g.DesiredCapacity = Math.min(Math.max(g.DesiredCapacity ?? 0, g.MinSize ?? 0), g.MaxSize ?? 0);
+  // A new template applies to later launches only: running instances are not replaced.
   scaleTo(world, g);
 });
 

@@ -62,8 +62,6 @@ export enum State {
   Region = 'region',
   /** 'true' when the user asked to keep the temporary instances. */
   KeepInstances = 'keep-instances',
-  /** Path of the private key file, removed by the post step if still there. */
-  KeyFile = 'key-file',
   /**
    * The run's launch token while a launch may have created an instance whose id we never received
    * (RunInstances in flight or failed ambiguously); empty once every launch answered.

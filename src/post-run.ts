@@ -1,9 +1,8 @@
 /**
  * The post step (runs at the end of the job, `post-if: always()`): terminate whatever temporary
- * instance the main step left behind and remove the key file. Cleanup failing must never fail the
- * job, so everything here ends in a warning at worst.
+ * instance the main step left behind. (There is no key file to remove: the SSH key is only ever held
+ * in memory.) Cleanup failing must never fail the job, so everything here ends in a warning at worst.
  */
-import { rm } from 'node:fs/promises';
 import * as core from '@actions/core';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { createClients } from './aws/clients.js';
@@ -18,20 +17,11 @@ import { ActionVersion } from './version.js';
 export interface PostDeps {
   readonly getState: (name: string) => string;
   readonly ec2: (region: string | undefined) => EC2Client;
-  readonly removeFile: (path: string) => Promise<void>;
   readonly log: Logger;
 }
 
-/** Terminates the instances saved in state (unless kept) and removes the key file; never throws. */
+/** Terminates the instances saved in state (unless kept); never throws. */
 export async function runPost(deps: PostDeps): Promise<void> {
-  const keyFile = deps.getState(State.KeyFile);
-  if (keyFile) {
-    try {
-      await deps.removeFile(keyFile);
-    } catch (error) {
-      deps.log.warning(`Could not remove the key file: ${errorMessage(error)}`);
-    }
-  }
   const saved = parseInstanceIds(deps.getState(State.TemporaryInstances));
   const launchToken = deps.getState(State.LaunchToken);
   if (saved.length === 0 && !launchToken) {
@@ -88,7 +78,6 @@ export async function run(): Promise<void> {
   await runPost({
     getState: (name) => core.getState(name),
     ec2: (region) => createClients({ region, version: ActionVersion }).ec2,
-    removeFile: (path) => rm(path, { force: true }),
     log: createLogger(),
   });
 }

@@ -1,6 +1,6 @@
 import { EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { State } from '../../src/constants.js';
 import { runPost } from '../../src/post-run.js';
 import { recordingLogger } from './fakes.js';
@@ -12,7 +12,6 @@ function post(state: Record<string, string>) {
   });
   const ec2 = mockClient(client);
   const regions: (string | undefined)[] = [];
-  const removeFile = vi.fn(async () => undefined);
   const log = recordingLogger();
   const deps = {
     getState: (name: string) => state[name] ?? '',
@@ -20,10 +19,9 @@ function post(state: Record<string, string>) {
       regions.push(region);
       return client;
     },
-    removeFile,
     log,
   };
-  return { ec2, deps, regions, removeFile, log };
+  return { ec2, deps, regions, log };
 }
 
 const notFound = (): Error =>
@@ -77,11 +75,5 @@ describe('runPost', () => {
       await runPost(deps);
       expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
     }
-  });
-
-  it('removes the key file', async () => {
-    const { deps, removeFile } = post({ [State.KeyFile]: '/tmp/key' });
-    await runPost(deps);
-    expect(removeFile).toHaveBeenCalledWith('/tmp/key');
   });
 });

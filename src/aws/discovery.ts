@@ -1,6 +1,7 @@
 /**
  * From the selection to a plan: the groups, then one DescribeLaunchTemplateVersions per template
- * for every version they use, then the pure planner.
+ * for every version they use (a bounded number at a time, see launch-templates.ts), then the pure
+ * planner.
  */
 import type { AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
 import type { Selection } from '../config.js';

@@ -6,6 +6,7 @@ import {
   type EC2Client,
   type LaunchTemplateVersion,
 } from '@aws-sdk/client-ec2';
+import pLimit from 'p-limit';
 import { errorMessage, wrapError } from '../errors.js';
 import type { VersionRequest } from '../plan.js';
 
@@ -13,36 +14,48 @@ import type { VersionRequest } from '../plan.js';
 export type TemplateVersionsResult = readonly LaunchTemplateVersion[] | { readonly error: string };
 
 /**
+ * Describe calls in flight at once. EC2's Describe* bucket holds 100 tokens (refill 20/s): 256
+ * templates sent at once empty it, and after a throttle the SDK's adaptive limiter slows every
+ * later call of the client (stops, images, polls). Ten at a time with ~100 ms answers is well
+ * under the bucket, and a few hundred templates still take seconds.
+ */
+export const DescribeTemplateConcurrency = 10;
+
+/**
  * One DescribeLaunchTemplateVersions per template, asking for every version its groups need at once
- * ($Latest, $Default and numbers). ResolveAlias turns `resolve:ssm:` image ids into real ones.
+ * ($Latest, $Default and numbers), at most DescribeTemplateConcurrency at a time. ResolveAlias
+ * turns `resolve:ssm:` image ids into real ones.
  */
 export async function describeTemplateVersions(
   ec2: EC2Client,
   requests: readonly VersionRequest[],
 ): Promise<Map<string, TemplateVersionsResult>> {
   const results = new Map<string, TemplateVersionsResult>();
+  const limit = pLimit(DescribeTemplateConcurrency);
   await Promise.all(
-    requests.map(async (request) => {
-      try {
-        const versions: LaunchTemplateVersion[] = [];
-        const pages = paginateDescribeLaunchTemplateVersions(
-          { client: ec2 },
-          {
-            ...(request.launchTemplateId
-              ? { LaunchTemplateId: request.launchTemplateId }
-              : { LaunchTemplateName: request.launchTemplateName }),
-            Versions: [...request.versions],
-            ResolveAlias: true,
-          },
-        );
-        for await (const page of pages) versions.push(...(page.LaunchTemplateVersions ?? []));
-        results.set(request.key, versions);
-      } catch (error) {
-        results.set(request.key, {
-          error: `Could not describe launch template ${request.launchTemplateId ?? request.launchTemplateName}: ${errorMessage(error)}`,
-        });
-      }
-    }),
+    requests.map((request) =>
+      limit(async () => {
+        try {
+          const versions: LaunchTemplateVersion[] = [];
+          const pages = paginateDescribeLaunchTemplateVersions(
+            { client: ec2 },
+            {
+              ...(request.launchTemplateId
+                ? { LaunchTemplateId: request.launchTemplateId }
+                : { LaunchTemplateName: request.launchTemplateName }),
+              Versions: [...request.versions],
+              ResolveAlias: true,
+            },
+          );
+          for await (const page of pages) versions.push(...(page.LaunchTemplateVersions ?? []));
+          results.set(request.key, versions);
+        } catch (error) {
+          results.set(request.key, {
+            error: `Could not describe launch template ${request.launchTemplateId ?? request.launchTemplateName}: ${errorMessage(error)}`,
+          });
+        }
+      }),
+    ),
   );
   return results;
 }

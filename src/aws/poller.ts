@@ -22,7 +22,11 @@ export interface WaitOptions<T> {
 export interface BatchPollerOptions<T> {
   /** Describes the given ids in as few calls as possible; ids it does not return are "not yet". */
   readonly describe: (ids: readonly string[]) => Promise<ReadonlyMap<string, T>>;
-  readonly intervalMs: number;
+  /**
+   * Pause between Describe cycles; a function of the ids waited for when the cost of a cycle grows
+   * with them (Instance Refreshes: one request per group).
+   */
+  readonly intervalMs: number | ((ids: readonly string[]) => number);
   readonly clock: Clock;
   readonly log: Logger;
   /** Consecutive failed Describe cycles after which every waiter fails. */
@@ -82,7 +86,7 @@ export class BatchPoller<T> {
     const maxErrors = this.options.maxConsecutiveErrors ?? 5;
     try {
       while (this.waiters.size > 0) {
-        await this.options.clock.sleep(this.options.intervalMs);
+        await this.options.clock.sleep(this.interval());
         if (this.waiters.size === 0) break;
         const current = [...this.waiters];
         let described: ReadonlyMap<string, T>;
@@ -106,6 +110,12 @@ export class BatchPoller<T> {
     } finally {
       this.running = false;
     }
+  }
+
+  private interval(): number {
+    const { intervalMs } = this.options;
+    if (typeof intervalMs === 'number') return intervalMs;
+    return intervalMs([...new Set([...this.waiters].map((w) => w.id))]);
   }
 
   private check(waiter: Waiter<T>, item: T | undefined): void {

@@ -8,6 +8,7 @@ import {
   type InstanceRefresh,
   type RefreshPreferences,
 } from '@aws-sdk/client-auto-scaling';
+import pLimit from 'p-limit';
 import { TerminalRefreshStatuses } from '../constants.js';
 
 /** Key of one refresh in the shared poller: the API is per group, so the group comes first. */
@@ -59,28 +60,53 @@ export async function cancelInstanceRefresh(
   return result.InstanceRefreshId;
 }
 
-/**
- * Describes refreshes for the shared poller: one DescribeInstanceRefreshes per group per cycle, with
- * every id polled for that group, keyed by refreshKey.
- */
-export async function describeRefreshes(
-  client: AutoScalingClient,
-  keys: readonly string[],
-): Promise<Map<string, InstanceRefresh>> {
+/** The refresh keys grouped by group: DescribeInstanceRefreshes takes one group and many ids. */
+export function refreshesByGroup(keys: readonly string[]): Map<string, string[]> {
   const byGroup = new Map<string, string[]>();
   for (const key of keys) {
     const [group = '', id = ''] = key.split('\n');
     byGroup.set(group, [...(byGroup.get(group) ?? []), id]);
   }
+  return byGroup;
+}
+
+/** How one poll cycle spreads its requests, so a large fleet never sends them in one burst. */
+export interface RefreshCyclePace {
+  /** Requests in flight at once. */
+  readonly concurrency: number;
+  /** Least time between the starts of two requests of the cycle. */
+  readonly spacingMs: number;
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Once aborted, the requests not yet sent are skipped (nobody waits for them any more). */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Describes refreshes for the shared poller: one DescribeInstanceRefreshes per group per cycle, with
+ * every id polled for that group, keyed by refreshKey. With a pace, the requests start `spacingMs`
+ * apart, at most `concurrency` at once; without one, all at once.
+ */
+export async function describeRefreshes(
+  client: AutoScalingClient,
+  keys: readonly string[],
+  pace?: RefreshCyclePace,
+): Promise<Map<string, InstanceRefresh>> {
   const found = new Map<string, InstanceRefresh>();
+  const limit = pLimit(pace?.concurrency ?? Number.POSITIVE_INFINITY);
   await Promise.all(
-    [...byGroup.entries()].map(async ([group, ids]) => {
-      const result = await client.send(
-        new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: group, InstanceRefreshIds: ids }),
-      );
-      for (const refresh of result.InstanceRefreshes ?? []) {
-        if (refresh.InstanceRefreshId) found.set(refreshKey(group, refresh.InstanceRefreshId), refresh);
+    [...refreshesByGroup(keys).entries()].map(async ([group, ids], index) => {
+      if (pace && index > 0 && pace.spacingMs > 0) {
+        await pace.sleep(index * pace.spacingMs, pace.signal).catch(() => undefined);
       }
+      if (pace?.signal?.aborted) return;
+      await limit(async () => {
+        const result = await client.send(
+          new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: group, InstanceRefreshIds: ids }),
+        );
+        for (const refresh of result.InstanceRefreshes ?? []) {
+          if (refresh.InstanceRefreshId) found.set(refreshKey(group, refresh.InstanceRefreshId), refresh);
+        }
+      });
     }),
   );
   return found;

@@ -139,6 +139,7 @@ describe('pollIntervalsFromEnv', () => {
       imageMs: 50,
       refreshMs: 100,
       sshMs: 10,
+      refreshRequestMs: 1,
     });
     expect(pollIntervalsFromEnv({ ASG_ROLLING_POLL_SCALE: 'fast' })).toEqual(pollIntervalsFromEnv({}));
     expect(pollIntervalsFromEnv({}).instanceMs).toBe(2000);

@@ -1,9 +1,13 @@
 import {
   CancelInstanceRefreshCommand,
+  DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
   StartInstanceRefreshCommand,
+  UpdateAutoScalingGroupCommand,
+  type AutoScalingGroup,
   type InstanceRefresh,
 } from '@aws-sdk/client-auto-scaling';
+import { DescribeLaunchTemplatesCommand } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import type { RollConfig } from '../../src/config.js';
@@ -12,6 +16,8 @@ import {
   judgeRefresh,
   RefreshFailedError,
   refreshPreferences,
+  restoreReference,
+  restoreReferences,
   rollGroup,
 } from '../../src/phases/roll.js';
 import type { PlannedGroup } from '../../src/plan.js';
@@ -43,7 +49,8 @@ function setup(roll: Partial<RollConfig> = {}) {
   const base = testConfig();
   const ctx = testContext(testConfig({ roll: { ...base.roll, ...roll } }));
   const asg = mockClient(ctx.rt.autoScaling);
-  return { ctx, asg };
+  const ec2 = mockClient(ctx.rt.ec2);
+  return { ctx, asg, ec2 };
 }
 
 describe('refreshPreferences', () => {
@@ -180,7 +187,9 @@ describe('rollGroup', () => {
     expect(asg.commandCalls(StartInstanceRefreshCommand)[0]?.args[0].input.Preferences?.AutoRollback).toBe(
       false,
     );
-    expect(ctx.rt.log.lines.some((l) => l.startsWith('warning') && l.includes('$Latest'))).toBe(true);
+    expect(ctx.rt.log.lines).toContain(
+      'warning auto-rollback is off for this refresh: AWS cannot roll back a group that follows $Latest',
+    );
   });
 
   it('reports a rollback as a failure with its reason and the refresh record', async () => {
@@ -276,5 +285,210 @@ describe('rollGroup', () => {
     await expect(rollGroup(group(), 7, ctx, ctx.rt.log)).rejects.toThrow(
       'Could not start the Instance Refresh: bad preference',
     );
+  });
+});
+
+/** The group as AWS describes it after a Successful refresh to version 7: pinned to the number. */
+const described = (extra: Partial<AutoScalingGroup> = {}): { AutoScalingGroups: AutoScalingGroup[] } => ({
+  AutoScalingGroups: [
+    {
+      AutoScalingGroupName: 'web',
+      LaunchTemplate: { LaunchTemplateId: 'lt-1', LaunchTemplateName: 'web', Version: '7' },
+      ...extra,
+    } as AutoScalingGroup,
+  ],
+});
+const template = (defaultVersion: number, latestVersion: number) => ({
+  LaunchTemplates: [
+    { LaunchTemplateId: 'lt-1', DefaultVersionNumber: defaultVersion, LatestVersionNumber: latestVersion },
+  ],
+});
+
+describe('rollGroup gives a $Latest group its reference back', () => {
+  function succeeding(roll: Partial<RollConfig> = {}) {
+    const parts = setup(roll);
+    parts.asg.on(StartInstanceRefreshCommand).resolves({ InstanceRefreshId: 'r-new' });
+    parts.asg.on(DescribeInstanceRefreshesCommand).resolves(refresh('r-new', 'Successful'));
+    return parts;
+  }
+
+  it('after Successful, when version 7 is still the latest: the group follows $Latest again', async () => {
+    const { ctx, asg, ec2 } = succeeding();
+    ec2.on(DescribeLaunchTemplatesCommand, { LaunchTemplateIds: ['lt-1'] }).resolves(template(3, 7));
+    asg.on(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: ['web'] }).resolves(described());
+    asg.on(UpdateAutoScalingGroupCommand).resolves({});
+    const record = await rollGroup(group({ versionRef: '$Latest' }), 7, ctx, ctx.rt.log.child('web'));
+    expect(record.status).toBe('Successful');
+    expect(asg.commandCalls(UpdateAutoScalingGroupCommand).map((c) => c.args[0].input)).toEqual([
+      { AutoScalingGroupName: 'web', LaunchTemplate: { LaunchTemplateId: 'lt-1', Version: '$Latest' } },
+    ]);
+    expect(ctx.rt.log.lines).toContain(
+      'info [web] The group follows $Latest of lt-1 again (version 7: no instance is replaced)',
+    );
+  });
+
+  it('keeps the number, with a warning, when someone made a newer version meanwhile', async () => {
+    const { ctx, asg, ec2 } = succeeding();
+    ec2.on(DescribeLaunchTemplatesCommand).resolves(template(3, 8));
+    asg.on(DescribeAutoScalingGroupsCommand).resolves(described());
+    const record = await rollGroup(group({ versionRef: '$Latest' }), 7, ctx, ctx.rt.log);
+    expect(record.status).toBe('Successful');
+    expect(asg.commandCalls(UpdateAutoScalingGroupCommand)).toHaveLength(0);
+    expect(ctx.rt.log.lines).toContain(
+      'warning the group names lt-1 version 7 by number, not $Latest: a newer version (8) of lt-1 was made meanwhile ' +
+        'and $Latest would launch it; set it back to $Latest when that is what you want',
+    );
+  });
+
+  it('a MixedInstancesPolicy group gets back its whole policy with only the spec replaced', async () => {
+    const { ctx, asg, ec2 } = succeeding();
+    const policy = {
+      LaunchTemplate: {
+        LaunchTemplateSpecification: { LaunchTemplateId: 'lt-1', LaunchTemplateName: 'web', Version: '7' },
+        Overrides: [{ InstanceType: 'm7g.large' }, { InstanceType: 'm6g.large', WeightedCapacity: '2' }],
+      },
+      InstancesDistribution: { OnDemandBaseCapacity: 1, SpotAllocationStrategy: 'price-capacity-optimized' },
+    };
+    ec2.on(DescribeLaunchTemplatesCommand).resolves(template(3, 7));
+    asg
+      .on(DescribeAutoScalingGroupsCommand)
+      .resolves(described({ LaunchTemplate: undefined, MixedInstancesPolicy: policy }));
+    asg.on(UpdateAutoScalingGroupCommand).resolves({});
+    const mixed = group({ versionRef: '$Latest', mixed: true, mixedInstancesPolicy: policy });
+    await rollGroup(mixed, 7, ctx, ctx.rt.log);
+    expect(asg.commandCalls(UpdateAutoScalingGroupCommand)[0]?.args[0].input).toEqual({
+      AutoScalingGroupName: 'web',
+      MixedInstancesPolicy: {
+        LaunchTemplate: {
+          LaunchTemplateSpecification: { LaunchTemplateId: 'lt-1', Version: '$Latest' },
+          Overrides: policy.LaunchTemplate.Overrides,
+        },
+        InstancesDistribution: policy.InstancesDistribution,
+      },
+    });
+  });
+
+  it('a failing update is a warning saying what the group points at, not a failed roll', async () => {
+    const { ctx, asg, ec2 } = succeeding();
+    ec2.on(DescribeLaunchTemplatesCommand).resolves(template(3, 7));
+    asg.on(DescribeAutoScalingGroupsCommand).resolves(described());
+    asg
+      .on(UpdateAutoScalingGroupCommand)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));
+    await expect(rollGroup(group({ versionRef: '$Latest' }), 7, ctx, ctx.rt.log)).resolves.toMatchObject({
+      status: 'Successful',
+    });
+    expect(ctx.rt.log.lines).toContain(
+      'warning the refresh succeeded, but the group names lt-1 version 7 by number instead of $Latest: ' +
+        'Could not update Auto Scaling group web: not authorized. Set its launch template version back to $Latest',
+    );
+  });
+
+  it('touches nothing after a failed refresh, and nothing for a numeric group', async () => {
+    const failing = setup();
+    failing.asg.on(StartInstanceRefreshCommand).resolves({ InstanceRefreshId: 'r-new' });
+    failing.asg.on(DescribeInstanceRefreshesCommand).resolves(refresh('r-new', 'Failed'));
+    await expect(
+      rollGroup(group({ versionRef: '$Latest' }), 7, failing.ctx, failing.ctx.rt.log),
+    ).rejects.toBeInstanceOf(RefreshFailedError);
+    expect(failing.asg.commandCalls(DescribeAutoScalingGroupsCommand)).toHaveLength(0);
+    expect(failing.ec2.commandCalls(DescribeLaunchTemplatesCommand)).toHaveLength(0);
+
+    const numeric = succeeding();
+    await rollGroup(group(), 7, numeric.ctx, numeric.ctx.rt.log);
+    expect(numeric.asg.commandCalls(DescribeAutoScalingGroupsCommand)).toHaveLength(0);
+    expect(numeric.asg.commandCalls(UpdateAutoScalingGroupCommand)).toHaveLength(0);
+  });
+
+  it('with wait-for-refresh false: no update, and a warning that AWS will save the number', async () => {
+    const { ctx, asg } = setup({ waitForRefresh: false });
+    asg.on(StartInstanceRefreshCommand).resolves({ InstanceRefreshId: 'r-new' });
+    await rollGroup(group({ versionRef: '$Latest' }), 7, ctx, ctx.rt.log);
+    expect(asg.commandCalls(UpdateAutoScalingGroupCommand)).toHaveLength(0);
+    expect(
+      ctx.rt.log.lines.some(
+        (l) =>
+          l.startsWith('warning once the refresh succeeds, AWS saves lt-1 version 7') &&
+          l.includes('$Latest'),
+      ),
+    ).toBe(true);
+  });
+});
+
+describe('restoreReference', () => {
+  it('$Default: sets the reference back once the new version is the default', async () => {
+    const { ctx, asg, ec2 } = setup();
+    ec2.on(DescribeLaunchTemplatesCommand).resolves(template(7, 7));
+    asg.on(DescribeAutoScalingGroupsCommand).resolves(described());
+    asg.on(UpdateAutoScalingGroupCommand).resolves({});
+    await expect(restoreReference(group({ versionRef: '$Default' }), 7, ctx, ctx.rt.log)).resolves.toBe(
+      'restored',
+    );
+    expect(asg.commandCalls(UpdateAutoScalingGroupCommand)[0]?.args[0].input.LaunchTemplate).toEqual({
+      LaunchTemplateId: 'lt-1',
+      Version: '$Default',
+    });
+  });
+
+  it('$Default: keeps the number while the default is another version', async () => {
+    const { ctx, asg, ec2 } = setup();
+    ec2.on(DescribeLaunchTemplatesCommand).resolves(template(3, 7));
+    await expect(restoreReference(group({ versionRef: '$Default' }), 7, ctx, ctx.rt.log)).resolves.toBe(
+      'kept',
+    );
+    expect(asg.commandCalls(UpdateAutoScalingGroupCommand)).toHaveLength(0);
+    expect(ctx.rt.log.lines).toContain(
+      'warning the group names lt-1 version 7 by number, not $Default: the default version of lt-1 is 3, not 7; ' +
+        'set it back to $Default when that is what you want',
+    );
+  });
+
+  it('leaves a group alone that was changed meanwhile', async () => {
+    const { ctx, asg, ec2 } = setup();
+    ec2.on(DescribeLaunchTemplatesCommand).resolves(template(7, 7));
+    asg
+      .on(DescribeAutoScalingGroupsCommand)
+      .resolves(described({ LaunchTemplate: { LaunchTemplateId: 'lt-9', Version: '2' } }));
+    await expect(restoreReference(group({ versionRef: '$Default' }), 7, ctx, ctx.rt.log)).resolves.toBe(
+      'kept',
+    );
+    expect(asg.commandCalls(UpdateAutoScalingGroupCommand)).toHaveLength(0);
+    expect(ctx.rt.log.lines).toContain(
+      'warning left as it is, not set back to $Default: it was changed meanwhile and names lt-9 version 2',
+    );
+  });
+
+  it('a failing Describe is a warning too, and a numeric group needs nothing', async () => {
+    const { ctx, ec2 } = setup();
+    ec2.on(DescribeLaunchTemplatesCommand).rejects(new Error('socket hang up'));
+    await expect(restoreReference(group({ versionRef: '$Default' }), 7, ctx, ctx.rt.log)).resolves.toBe(
+      'failed',
+    );
+    expect(ctx.rt.log.lines.at(-1)).toMatch(/^warning the refresh succeeded, but .*socket hang up/);
+    await expect(restoreReference(group(), 7, ctx, ctx.rt.log)).resolves.toBe('not-needed');
+    expect(ec2.commandCalls(DescribeLaunchTemplatesCommand)).toHaveLength(1);
+  });
+
+  it('restoreReferences logs each group under its own name', async () => {
+    const { ctx, asg, ec2 } = setup();
+    ec2.on(DescribeLaunchTemplatesCommand).resolves(template(7, 7));
+    asg
+      .on(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: ['web'] })
+      .resolves(described())
+      .on(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: ['api'] })
+      .resolves(described({ AutoScalingGroupName: 'api' }));
+    asg.on(UpdateAutoScalingGroupCommand).resolves({});
+    await restoreReferences(
+      [group({ versionRef: '$Default' }), group({ name: 'api', versionRef: '$Default' })],
+      7,
+      ctx,
+    );
+    expect(
+      asg.commandCalls(UpdateAutoScalingGroupCommand).map((c) => c.args[0].input.AutoScalingGroupName),
+    ).toEqual(['web', 'api']);
+    expect(ctx.rt.log.lines.filter((l) => l.includes('follows $Default of lt-1 again'))).toEqual([
+      'info [web] The group follows $Default of lt-1 again (version 7: no instance is replaced)',
+      'info [api] The group follows $Default of lt-1 again (version 7: no instance is replaced)',
+    ]);
   });
 });

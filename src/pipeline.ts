@@ -17,7 +17,7 @@ import type { Logger } from './runtime.js';
 import type { PipelineContext } from './phases/context.js';
 import { bakeImage } from './phases/bake.js';
 import { deployToInstance, type SshTransport } from './phases/deploy.js';
-import { RefreshFailedError, rollGroup } from './phases/roll.js';
+import { RefreshFailedError, restoreReferences, rollGroup } from './phases/roll.js';
 import { retireInstance, setupInstance, type TemporaryInstance } from './phases/setup.js';
 import type { HostKeyVerifier } from './ssh.js';
 
@@ -206,6 +206,8 @@ async function promoteDefaults(
       log.warning(
         `${templateId} keeps its default version: ${failed.join(', ')} did not roll out version ${version}`,
       );
+      // Those that did now name the version by number; restoreReferences says so, group by group.
+      await restoreReferences(groups.filter((g) => rolled.get(g.name) === true), version, ctx);
       continue;
     }
     if (!ctx.config.roll.waitForRefresh) {
@@ -220,6 +222,7 @@ async function promoteDefaults(
         priority: 'finish',
       });
       log.info(`${templateId} default version is now ${version}`);
+      await restoreReferences(groups, version, ctx);
     } catch (error) {
       for (const group of groups) report.fail(group.name, `refresh succeeded, but ${errorMessage(error)}`);
     }

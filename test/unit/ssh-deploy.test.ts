@@ -1,9 +1,9 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
+import net, { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ssh2 from 'ssh2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Logger } from '../../src/runtime.js';
 import { createHostKeyVerifier, deployOverSsh, type DeployOverSshOptions } from '../../src/ssh.js';
 import { freePort } from '../helpers/sshd.js';
@@ -129,6 +129,21 @@ describe('deployOverSsh limits', () => {
     const started = Date.now();
     await expect(deployOverSsh(options({ port, signal: controller.signal }))).rejects.toBe(reason);
     expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('connects over its own socket with TCP_NODELAY, and closes it when the run is aborted', async () => {
+    const connect = vi.spyOn(net, 'connect');
+    try {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new Error('cancelled')), 200);
+      await expect(deployOverSsh(options({ port, signal: controller.signal }))).rejects.toThrow('cancelled');
+      expect(connect).toHaveBeenCalledTimes(1);
+      expect(connect.mock.calls[0]?.[0]).toEqual({ host: '127.0.0.1', port, noDelay: true });
+      const socket = connect.mock.results[0]?.value as Socket;
+      expect(socket.destroyed).toBe(true);
+    } finally {
+      connect.mockRestore();
+    }
   });
 
   it('does not even connect when the run is already aborted', async () => {

@@ -2,7 +2,7 @@
  * The benchmark's report: Markdown tables (readable in a terminal and in RESULTS.md), built from
  * scenario results only, so they are pure and unit-tested.
  */
-import { DefaultPollIntervals } from '../../src/phases/context.js';
+import { DefaultPollIntervals, RefreshPollBudget } from '../../src/phases/context.js';
 import type { CallStats } from './calls.js';
 import { LagNames, summarizeLags, type GroupLags, type LagName } from './lag.js';
 
@@ -111,8 +111,11 @@ export function callsTable(rows: readonly TableRow[]): string {
   );
 }
 
-/** The poll interval (simulated s) that bounds each lag, where one does. */
-export const LagBound: Readonly<Record<LagName, number | undefined>> = {
+/**
+ * The poll interval (simulated s) that bounds each lag, where one does. The refresh poll's period
+ * grows with the groups it watches (one request per group, RefreshPollBudget).
+ */
+export const LagBound: Readonly<Record<LagName, number | string | undefined>> = {
   running: DefaultPollIntervals.instanceMs / 1000,
   ssh: DefaultPollIntervals.sshMs / 1000,
   deploy: undefined,
@@ -120,7 +123,7 @@ export const LagBound: Readonly<Record<LagName, number | undefined>> = {
   stopped: DefaultPollIntervals.instanceMs / 1000,
   image: DefaultPollIntervals.imageMs / 1000,
   handoff: undefined,
-  refresh: DefaultPollIntervals.refreshMs / 1000,
+  refresh: `max(${DefaultPollIntervals.refreshMs / 1000}, N/${RefreshPollBudget.requestsPerSecond})`,
 };
 
 const LagTitles: Readonly<Record<LagName, string>> = {

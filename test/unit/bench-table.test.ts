@@ -132,7 +132,7 @@ describe('callsTable and lagTable', () => {
     ]);
     expect(cells(lines.find((l) => l.startsWith('| refresh'))!)).toEqual([
       'refresh ended → seen (refresh poll)',
-      '10',
+      'max(10, N/10)',
       '10.0 / 10.0',
     ]);
     expect(cells(lines.find((l) => l.startsWith('| start'))!).at(-1)).toBe('40.0');

@@ -165,9 +165,9 @@ describe('a deploy with failures, as the runner runs it', () => {
     expect(api?.statusReason).not.toBe('');
     expect(line).toContain(api?.statusReason);
     // Rolled back to exactly what it had; shop-web, the one group following lt-web's $Default, rolled
-    // out version 2, so it became the default.
+    // out version 2, so it became the default and shop-web follows $Default again.
     expect(fleet.sim.state.groups.get('shop-api')?.LaunchTemplate?.Version).toBe('1');
-    expect(fleet.sim.state.groups.get('shop-web')?.LaunchTemplate?.Version).toBe('2');
+    expect(fleet.sim.state.groups.get('shop-web')?.LaunchTemplate?.Version).toBe('$Default');
     expect(fleet.sim.state.templateByName('lt-web')?.template.DefaultVersionNumber).toBe(2);
     expect(main.summary).toContain('RollbackSuccessful');
     await expectNoOrphansAfterPost(main);

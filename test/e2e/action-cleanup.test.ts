@@ -44,33 +44,39 @@ describe('cleanup after two deploys', () => {
     const web = seeded.launchTemplates['lt-web'] ?? '';
     const worker = seeded.launchTemplates['lt-worker'] ?? '';
     const oldWorkerAmi = amisOf(first, 'shop-worker');
-    const oldWorkerSnapshots = (fleet.sim.state.images.get(oldWorkerAmi)?.BlockDeviceMappings ?? []).flatMap(
-      (m) => m.Ebs?.SnapshotId ?? [],
-    );
+    const oldWebAmi = amisOf(first, 'shop-web');
+    const snapshotsOf = (ami: string): string[] =>
+      (fleet.sim.state.images.get(ami)?.BlockDeviceMappings ?? []).flatMap((m) => m.Ebs?.SnapshotId ?? []);
+    const oldWorkerSnapshots = snapshotsOf(oldWorkerAmi);
+    const oldWebSnapshots = snapshotsOf(oldWebAmi);
     expect(oldWorkerSnapshots).toHaveLength(1);
+    expect(oldWebSnapshots).toHaveLength(1);
 
     const cleanup = await fleet.main(fleet.inputs({ command: 'cleanup', 'cleanup-keep': '1' }));
     expect(cleanup.exitCode, transcript(cleanup)).toBe(0);
     expect(errors(cleanup)).toEqual([]);
     const cleaned = output<Cleaned[]>(cleanup, 'cleaned');
-    // lt-worker: version 2 and its AMI are older than the newest one of ours and unused: they go.
-    // lt-web: the first deploy made version 2 the default (shop-web followed $Default; the refresh
-    // then pinned the group to it by number), so version 2 and its AMI stay.
+    // Version 2 of each template and its AMI are older than the newest one of ours and unused: they
+    // go. (shop-web still follows $Default after each deploy, so the second one made version 3 the
+    // default and nothing names version 2 any more.)
     expect(cleaned.map((c) => [c.kind, c.id]).sort()).toEqual(
       [
         ['launch-template-version', `${worker}:2`],
         ['ami', oldWorkerAmi],
         ['snapshot', oldWorkerSnapshots[0]],
+        ['launch-template-version', `${web}:2`],
+        ['ami', oldWebAmi],
+        ['snapshot', oldWebSnapshots[0]],
       ].sort(),
     );
-    expect(cleanup.stdout).toContain(`Keeping launch-template-version ${web}:2: default version`);
-    expect(fleet.sim.state.images.has(oldWorkerAmi)).toBe(false);
-    expect(fleet.sim.state.snapshots.has(oldWorkerSnapshots[0] ?? '')).toBe(false);
+    expect(cleanup.stdout).toContain(`Keeping launch-template-version ${web}:3: default version`);
+    for (const ami of [oldWorkerAmi, oldWebAmi]) expect(fleet.sim.state.images.has(ami)).toBe(false);
+    for (const snapshot of [...oldWorkerSnapshots, ...oldWebSnapshots])
+      expect(fleet.sim.state.snapshots.has(snapshot)).toBe(false);
     for (const group of ['shop-web', 'shop-worker'])
       expect(fleet.sim.state.images.get(amisOf(second, group))?.State).toBe('available');
-    expect(fleet.sim.state.images.get(amisOf(first, 'shop-web'))?.State).toBe('available');
     expect([...(fleet.sim.state.templateByName('lt-worker')?.versions.keys() ?? [])].sort()).toEqual([1, 3]);
-    expect([...(fleet.sim.state.templateByName('lt-web')?.versions.keys() ?? [])].sort()).toEqual([1, 2, 3]);
+    expect([...(fleet.sim.state.templateByName('lt-web')?.versions.keys() ?? [])].sort()).toEqual([1, 3]);
 
     // A second cleanup finds nothing more to delete.
     const again = await fleet.main(fleet.inputs({ command: 'cleanup', 'cleanup-keep': '1' }));

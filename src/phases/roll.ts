@@ -283,7 +283,7 @@ export async function restoreReference(
     const current = await describeGroup(ctx.rt.autoScaling, group.name);
     const spec = current && groupTemplateSpec(current);
     if (!current || !spec) {
-      log.warning(`could not set the group back to ${ref}: it no longer has a launch template`);
+      log.warning(`could not set the group back to ${ref}: it is gone or has no launch template any more`);
       return 'kept';
     }
     if (spec.Version === ref) {

@@ -93,18 +93,22 @@ export async function calibrateDeploy(env: BenchEnv, runs = 3): Promise<number> 
   return spans[Math.floor(spans.length / 2)] ?? 0;
 }
 
-function describeProfile(p: LatencyProfile, options: BenchOptions, deployMs: number): string {
+function describeProfile(options: {
+  readonly profile: LatencyProfile;
+  readonly bench: BenchOptions;
+  readonly deployMs: number;
+  /** Taken before the first run: afterwards it mostly shows the benchmark's own load. */
+  readonly loadAtStart: readonly number[];
+}): string {
+  const { profile: p, bench, deployMs } = options;
   const s = (ms: number): string => `${ms / 1000} s`;
   return [
     `- date: ${new Date().toISOString()}`,
-    `- machine: ${machine()}, load average at start ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-    `- time scale: ${options.timeScale} (1 simulated s = ${options.timeScale * 1000} ms), poll intervals scaled alike (ASG_ROLLING_POLL_SCALE)`,
+    `- machine: ${machine()}, load average at start ${options.loadAtStart.map((l) => l.toFixed(2)).join(' ')}`,
+    `- time scale: ${bench.timeScale} (1 simulated s = ${bench.timeScale * 1000} ms), poll intervals scaled alike (ASG_ROLLING_POLL_SCALE)`,
     `- per group: launch ${s(p.instancePending)}, sshd ${s(p.sshBoot)}, stop ${s(p.instanceStopping)}, AMI ${s(p.imageBase)} + ${p.imageGiB} GiB × ${s(p.imagePerGiB)}, ` +
       `refresh ${s(p.refreshPending)} + ${refreshBatches(p)} batch(es) × (${s(p.instancePending)} + warmup ${s(p.refreshWarmup)}); ` +
-      `each ×(1 ± ${options.spread}) per group, seed ${options.seed}`,
+      `each ×(1 ± ${bench.spread}) per group, seed ${bench.seed}`,
     `- one deploy alone (the action's deploy phase: connect, upload, script): ${deployMs.toFixed(0)} ms real (median of 3 one-group runs)`,
   ].join('\n');
 }
@@ -114,6 +118,7 @@ export async function runBench(
   options: BenchOptions,
   progress: (line: string) => void,
 ): Promise<{ report: string; results: ScenarioResult[]; ok: boolean }> {
+  const loadAtStart = os.loadavg();
   const profile = DefaultProfile;
   const factors = groupFactors(Math.max(...options.sizes, options.throttleN), options);
   const env = await startBenchEnv();
@@ -140,7 +145,7 @@ export async function runBench(
       );
     }
     const report = [
-      describeProfile(profile, options, deployMs),
+      describeProfile({ profile, bench: options, deployMs, loadAtStart }),
       '',
       mainTable(results),
       '',

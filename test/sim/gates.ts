@@ -41,8 +41,10 @@ export class Gates {
     if (existing) return existing.ready;
     if (!address.startsWith('127.')) throw new Error(`refusing to listen outside loopback: ${address}`);
     const sockets = new Set<net.Socket>();
-    const server = net.createServer((client) => {
-      const upstream = net.connect(target.port, target.host);
+    // No Nagle on either hop, like a direct connection to an instance: the action's SSH socket
+    // sets TCP_NODELAY, and a proxy that buffered small writes would add its delay to every round trip.
+    const server = net.createServer({ noDelay: true }, (client) => {
+      const upstream = net.connect({ port: target.port, host: target.host, noDelay: true });
       sockets.add(client).add(upstream);
       const drop = (): void => {
         client.destroy();

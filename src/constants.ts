@@ -103,6 +103,25 @@ export const Roles = {
 /** Prefix of the VersionDescription of launch template versions we create: how cleanup knows them. */
 export const VersionDescriptionPrefix = 'asg-rolling';
 
+/**
+ * The VersionDescription of a launch template version we create. Cleanup deletes only versions whose
+ * description has exactly this form, so a user's own `asg-rolling-manual` version is never ours.
+ */
+export function versionDescription(runId: string, commit: string): string {
+  return `${VersionDescriptionPrefix} run ${runId} commit ${commit}`;
+}
+
+/** Whether a VersionDescription is one versionDescription wrote. */
+export function isOurVersionDescription(description: string): boolean {
+  return new RegExp(`^${VersionDescriptionPrefix} run \\S+ commit \\S+$`).test(description);
+}
+
+/**
+ * Ends a comma-separated tag value (Groups, LaunchTemplates) that was cut at AWS's 256-character
+ * limit, so a reader knows the list is incomplete.
+ */
+export const TruncatedTagMarker = '...';
+
 /** Statuses after which an Instance Refresh never changes again. Only Successful is success. */
 export const TerminalRefreshStatuses: ReadonlySet<string> = new Set([
   'Successful',

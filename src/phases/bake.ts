@@ -6,7 +6,7 @@ import type { Tag as Ec2Tag } from '@aws-sdk/client-ec2';
 import { createImage } from '../aws/images.js';
 import { stopInstance } from '../aws/instances.js';
 import type { Tag } from '../config.js';
-import { Roles, Tags } from '../constants.js';
+import { Roles, Tags, TruncatedTagMarker } from '../constants.js';
 import type { PlannedImage } from '../plan.js';
 import type { Logger } from '../runtime.js';
 import type { PipelineContext } from './context.js';
@@ -15,12 +15,15 @@ import type { TemporaryInstance } from './setup.js';
 /** AWS caps tag values at 256 characters. */
 const TagValueMax = 256;
 
-/** Joins names into one tag value, cut at a comma if it would pass AWS's limit. */
+/**
+ * Joins names into one tag value; past AWS's limit it is cut at a comma and ends with the truncation
+ * marker, so cleanup knows the list is incomplete.
+ */
 export function joinTagValue(values: readonly string[]): string {
   const joined = [...new Set(values)].join(',');
   if (joined.length <= TagValueMax) return joined;
-  const cut = joined.slice(0, TagValueMax);
-  return cut.slice(0, Math.max(0, cut.lastIndexOf(',')));
+  const cut = joined.slice(0, TagValueMax - TruncatedTagMarker.length);
+  return `${cut.slice(0, Math.max(0, cut.lastIndexOf(',') + 1))}${TruncatedTagMarker}`;
 }
 
 /** `20260102T030405Z`: sortable, and only characters AMI names allow. */

@@ -37,6 +37,7 @@ export function instanceTags(options: {
     { Key: Tags.Role, Value: Roles.TemporaryInstance },
     { Key: Tags.RunId, Value: options.runId },
     { Key: Tags.Groups, Value: joinTagValue(options.image.groups.map((g) => g.name)) },
+    { Key: Tags.LaunchTemplates, Value: joinTagValue(options.image.groups.map((g) => g.launchTemplateId)) },
     { Key: Tags.SourceImage, Value: options.image.sourceImageId },
     { Key: Tags.Commit, Value: options.commit },
     { Key: Tags.CreatedAt, Value: new Date(options.now).toISOString() },

@@ -86,6 +86,7 @@ describe('setupInstance', () => {
       'asg-rolling:role': 'temporary-instance',
       'asg-rolling:run-id': '42-1',
       'asg-rolling:groups': 'web,api',
+      'asg-rolling:launch-templates': 'lt-1,lt-2',
       'asg-rolling:source-image': 'ami-old',
       'asg-rolling:commit': 'abcdef0123456789',
       'asg-rolling:created-at': new Date(ctx.rt.clock.now() - 2000).toISOString(),

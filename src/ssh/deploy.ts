@@ -12,8 +12,7 @@ import { NodeSSH } from 'node-ssh';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../runtime.js';
 import { killCommand, pidFileName, remotePath, removeCommands, scriptCommand } from './command.js';
-import type { HostKeyVerifier } from './host-keys.js';
-import { fingerprint } from './known-hosts.js';
+import { hostKeyCheck, type HostKeyVerifier } from './host-keys.js';
 import { LineSplitter, Tail } from './lines.js';
 import { uploadAll, type UploadItem } from './upload.js';
 
@@ -30,6 +29,11 @@ export interface DeployOverSshOptions {
   /** The private key text; kept in memory only and never logged. */
   privateKey: string;
   hostKeys: HostKeyVerifier;
+  /**
+   * The instance behind host:port. Pins follow it, so the key its readiness probe pinned is the
+   * one this connection must see, even if another instance held the address earlier in the run.
+   */
+  instanceId?: string;
   /** Local paths relative to `workspace`; a directory's contents go under uploadDir/<basename>. */
   upload: readonly string[];
   /** Remote directory, relative to the user's home unless absolute. */
@@ -127,7 +131,7 @@ async function localItems(options: DeployOverSshOptions, uploadDir: string): Pro
  */
 async function connect(ssh: NodeSSH, options: DeployOverSshOptions, stop: AbortSignal): Promise<void> {
   const { host, port, hostKeys, log } = options;
-  let refused: string | undefined;
+  const check = hostKeyCheck(hostKeys, { host, port, instanceId: options.instanceId });
   const sock = net.connect({ host, port, noDelay: true });
   // ssh2 reports the socket's errors through connect(); this only keeps an early one from being unheard.
   const onSocketError = (error: Error): void =>
@@ -141,13 +145,7 @@ async function connect(ssh: NodeSSH, options: DeployOverSshOptions, stop: AbortS
         port,
         username: options.username,
         privateKey: options.privateKey,
-        hostVerifier: (key: Buffer): boolean => {
-          if (hostKeys.verify(host, port, key)) return true;
-          refused =
-            hostKeys.refusal?.(host, port, key) ??
-            `host key ${fingerprint(key)} of ${host}:${port} refused (${hostKeys.describe()})`;
-          return false;
-        },
+        hostVerifier: (key: Buffer): boolean => check.hostVerifier(key),
         readyTimeout: Math.min(60_000, Math.max(1_000, options.timeoutMs)),
         // Notice a vanished instance within about a minute instead of hanging until the timeout.
         keepaliveInterval: 15_000,
@@ -158,6 +156,7 @@ async function connect(ssh: NodeSSH, options: DeployOverSshOptions, stop: AbortS
   } catch (error) {
     // A refused, timed-out or aborted connection: never leave the socket open behind it.
     sock.destroy();
+    const refused = check.refused();
     if (refused) throw new Error(`SSH to ${host}:${port}: ${refused}`, { cause: error });
     if (stop.aborted) throw error;
     throw new Error(
@@ -168,6 +167,9 @@ async function connect(ssh: NodeSSH, options: DeployOverSshOptions, stop: AbortS
     );
   }
   sock.off('error', onSocketError);
+  // Pinned only now that the server has proved the key (see hostKeyCheck); the caller disposes.
+  const refused = check.confirm();
+  if (refused) throw new Error(`SSH to ${host}:${port}: ${refused}`);
   const notice = hostKeys.notice?.();
   if (notice) log.warning(notice);
 }

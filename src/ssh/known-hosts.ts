@@ -19,7 +19,16 @@ export interface KnownHostEntry {
 /** Thrown for a known_hosts line we cannot read, quoting the line so the user can fix it. */
 export class KnownHostsError extends Error {
   override name = 'KnownHostsError';
+  constructor(
+    message: string,
+    /** What the line must be, without the line itself: config's messages quote it on their own. */
+    readonly expected: string,
+  ) {
+    super(message);
+  }
 }
+
+const LineShape = '"host[,host2] key-type base64-key"';
 
 /**
  * Reads known_hosts lines so strict checking (and accept-new with known hosts given) can compare
@@ -35,19 +44,28 @@ export function parseKnownHosts(lines: readonly string[]): KnownHostEntry[] {
     let marker: KnownHostEntry['marker'] = 'none';
     if (fields[0]?.startsWith('@')) {
       if (fields[0] === '@cert-authority') continue;
-      if (fields[0] !== '@revoked') throw new KnownHostsError(`Unknown marker in known_hosts line '${line}'`);
+      if (fields[0] !== '@revoked')
+        throw new KnownHostsError(
+          `Unknown marker in known_hosts line '${line}'`,
+          `a known_hosts line with no marker, @revoked or @cert-authority (not ${fields[0]})`,
+        );
       marker = 'revoked';
       fields = fields.slice(1);
     }
     const [hosts, keyType, base64] = fields;
     if (!hosts || !keyType || !base64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) {
       throw new KnownHostsError(
-        `Cannot read known_hosts line '${line}': expected 'host[,host2] key-type base64-key'`,
+        `Cannot read known_hosts line '${line}': expected ${LineShape}`,
+        `a known_hosts line ${LineShape}`,
       );
     }
     const key = Buffer.from(base64, 'base64');
-    if (blobKeyType(key) !== keyType) {
-      throw new KnownHostsError(`known_hosts line '${line}': the key is not of type ${keyType}`);
+    const actual = blobKeyType(key);
+    if (actual !== keyType) {
+      throw new KnownHostsError(
+        `known_hosts line '${line}': the key is not of type ${keyType}`,
+        `a known_hosts line whose key is of the type it names (the key is ${actual ?? 'unreadable'}, not of type ${keyType})`,
+      );
     }
     entries.push({ marker, hosts, keyType, key });
   }
@@ -85,7 +103,9 @@ export function blobKeyType(key: Buffer): string | undefined {
   if (key.length < 4) return undefined;
   const length = key.readUInt32BE(0);
   if (length === 0 || length > 64 || key.length < 4 + length) return undefined;
-  return key.subarray(4, 4 + length).toString('latin1');
+  const type = key.subarray(4, 4 + length).toString('latin1');
+  // Key type names are printable ASCII; anything else is not a key blob (and not fit for a message).
+  return /^[\x21-\x7e]+$/.test(type) ? type : undefined;
 }
 
 function hashedMatches(field: string, name: string): boolean {

@@ -2,25 +2,33 @@
  * SSH readiness: is sshd up on the new instance? A TCP connect that reads the server's
  * `SSH-2.0-` identification line answers that in one round trip, without keys or auth, and
  * without waiting for EC2 status checks (the `instance_status_ok` waiter polls every 15 s and waits
- * for more than sshd).
+ * for more than sshd). Given a host key verifier, the probe then completes one SSH key exchange, so
+ * the key the instance proves it holds is checked (and, with accept-new, pinned) at readiness, and
+ * the deploy connection after it must present the same key.
  */
 import { Socket } from 'node:net';
+// Must stay above ssh2: see cjs-globals.ts.
+import './cjs-globals.js';
+import ssh2 from 'ssh2';
 import type { Clock, Logger } from '../runtime.js';
+import { describeTarget, hostKeyCheck, type HostKeyTarget, type HostKeyVerifier } from './host-keys.js';
+import { fingerprint } from './known-hosts.js';
 
 const MaxAttemptMs = 5_000;
+/** A key exchange costs a few round trips and some CPU on a busy new instance: allow more than a banner. */
+const MaxKeyExchangeMs = 15_000;
 const LogEveryMs = 10_000;
 /** RFC 4253 4.2: the server may send other lines before its identification; bound what we read. */
 const MaxBannerBytes = 8_192;
+/** The probe never authenticates (it stops after the key exchange), but ssh2 wants a name. */
+const ProbeUser = 'asg-rolling-probe';
 
-/** What one attempt found; `ready` is the only success. */
-type Attempt = { ready: true } | { ready: false; reason: string; timedOut?: boolean };
+/** What one attempt found; `ready` is the only success, `refused` ends the wait at once. */
+type Attempt =
+  { ready: true; key?: Buffer } | { ready: false; reason: string; timedOut?: boolean; refused?: boolean };
 
-/**
- * Waits until sshd answers on host:port, probing about every `intervalMs`, so the deploy starts
- * within a second of sshd coming up. Rejects after `timeoutMs` naming the last error, or with
- * the signal's reason as soon as the run is aborted.
- */
-export async function waitForSsh(options: {
+/** What waitForSsh needs; everything after `log` is optional, so older callers keep working. */
+export interface WaitForSshOptions {
   host: string;
   port: number;
   timeoutMs: number;
@@ -28,7 +36,22 @@ export async function waitForSsh(options: {
   signal: AbortSignal;
   log: Logger;
   intervalMs?: number;
-}): Promise<void> {
+  /**
+   * The run's host key policy. When given, readiness includes a completed key exchange whose key
+   * the verifier accepts (and pins, with accept-new); a refused key fails the wait at once.
+   */
+  hostKeys?: HostKeyVerifier;
+  /** The instance behind host:port, so pins follow the instance rather than its address. */
+  instanceId?: string;
+}
+
+/**
+ * Waits until sshd answers on host:port, probing about every `intervalMs`, so the deploy starts
+ * within a second of sshd coming up. Rejects after `timeoutMs` naming the last error, at once when
+ * the host key is refused (waiting cannot change a key), or with the signal's reason as soon as the
+ * run is aborted.
+ */
+export async function waitForSsh(options: WaitForSshOptions): Promise<void> {
   const { host, port, clock, signal, log } = options;
   const intervalMs = options.intervalMs ?? 1_000;
   const start = clock.now();
@@ -39,9 +62,21 @@ export async function waitForSsh(options: {
     signal.throwIfAborted();
     const attemptStart = clock.now();
     const attemptMs = Math.max(1, Math.min(MaxAttemptMs, deadline - attemptStart));
-    const result = await probeOnce({ host, port, timeoutMs: attemptMs, signal });
+    let result = await probeOnce({ host, port, timeoutMs: attemptMs, signal });
+    if (result.ready && options.hostKeys) {
+      const target: HostKeyTarget = { host, port, instanceId: options.instanceId };
+      const exchangeMs = Math.max(1_000, Math.min(MaxKeyExchangeMs, deadline - clock.now()));
+      result = await exchangeKeys({ target, hostKeys: options.hostKeys, timeoutMs: exchangeMs, signal });
+      if (!result.ready && result.refused) throw new Error(`SSH to ${host}:${port}: ${result.reason}`);
+    }
     if (result.ready) {
       log.debug(`SSH on ${host}:${port} answered after ${attempt} attempt(s)`);
+      if (result.key && options.hostKeys) {
+        const target = describeTarget({ host, port, instanceId: options.instanceId });
+        log.info(`SSH host key of ${target}: ${fingerprint(result.key)} (${options.hostKeys.describe()})`);
+        const notice = options.hostKeys.notice?.();
+        if (notice) log.warning(notice);
+      }
       return;
     }
     // A last attempt cut short by the deadline says less than the full attempts before it
@@ -128,6 +163,70 @@ export function probeOnce(options: {
       finish({ ready: false, reason: connected ? 'connection closed before the SSH banner' : 'ECONNRESET' }),
     );
     socket.connect({ host, port });
+  });
+}
+
+/**
+ * One SSH connection that stops once the key exchange is complete: by then the server has signed
+ * the exchange with its host key, so the key is proved and can be pinned. No authentication is
+ * attempted, so nothing is logged as a failed login on the instance.
+ */
+export function exchangeKeys(options: {
+  target: HostKeyTarget;
+  hostKeys: HostKeyVerifier;
+  timeoutMs: number;
+  signal: AbortSignal;
+}): Promise<Attempt> {
+  const { target, hostKeys, timeoutMs, signal } = options;
+  return new Promise<Attempt>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const check = hostKeyCheck(hostKeys, target);
+    const client = new ssh2.Client();
+    let done = false;
+    const finish = (result: Attempt | { abort: unknown }): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      client.removeAllListeners();
+      client.on('error', () => undefined);
+      client.destroy();
+      if ('abort' in result) reject(result.abort);
+      else resolve(result);
+    };
+    const failed = (reason: string): Attempt => {
+      const refused = check.refused();
+      return refused ? { ready: false, reason: refused, refused: true } : { ready: false, reason };
+    };
+    const onAbort = (): void => finish({ abort: signal.reason });
+    const timer = setTimeout(
+      () =>
+        finish({ ready: false, reason: `no SSH key exchange within ${formatMs(timeoutMs)}`, timedOut: true }),
+      timeoutMs,
+    );
+    signal.addEventListener('abort', onAbort, { once: true });
+    client.on('handshake', () => {
+      const refused = check.confirm();
+      const key = check.key();
+      finish(
+        refused || !key
+          ? { ready: false, reason: refused ?? 'no host key', refused: true }
+          : { ready: true, key },
+      );
+    });
+    client.on('error', (error: Error) => finish(failed(`SSH key exchange: ${error.message}`)));
+    client.on('close', () => finish(failed('connection closed during the SSH key exchange')));
+    client.connect({
+      host: target.host,
+      port: target.port,
+      username: ProbeUser,
+      hostVerifier: (key: Buffer) => check.hostVerifier(key),
+      // Our own timer bounds the attempt; ssh2's must not fire first with a vaguer message.
+      readyTimeout: timeoutMs + 5_000,
+    });
   });
 }
 

@@ -14,8 +14,10 @@ import { systemClock } from '../../src/runtime.js';
 import {
   createHostKeyVerifier,
   deployOverSsh,
+  fingerprint,
   waitForSsh,
   type DeployOverSshOptions,
+  type HostKeyVerifier,
 } from '../../src/ssh.js';
 import { startInProcessSshServer } from '../helpers/ssh-server.js';
 import { sshdAvailable, startSshd, type TestSshServer } from '../helpers/sshd.js';
@@ -154,6 +156,29 @@ for (const { name, start, available } of servers) {
         log,
       });
       expect(Date.now() - started).toBeLessThan(1_000);
+    });
+
+    it('is found ready by a probe that checks the host key', async () => {
+      const probe = (hostKeys: HostKeyVerifier) =>
+        waitForSsh({
+          host: server.host,
+          port: server.port,
+          timeoutMs: 5_000,
+          clock: systemClock,
+          signal: new AbortController().signal,
+          log: recordingLogger(),
+          hostKeys,
+          instanceId: 'i-ready',
+        });
+      const strict = (knownHosts: string[]) =>
+        createHostKeyVerifier(sshConfig({ hostKeyChecking: 'strict', knownHosts }));
+      await probe(createHostKeyVerifier(sshConfig({})));
+      await probe(strict([server.knownHostsLine]));
+      const started = Date.now();
+      await expect(probe(strict([`10.0.0.1 ${server.hostPublicKey}`]))).rejects.toThrow(
+        /no key for \[127\.0\.0\.1\]:\d+ in ssh-known-hosts/,
+      );
+      expect(Date.now() - started).toBeLessThan(2_000);
     });
 
     it('uploads files and directories, then runs the script with exactly the env given', async () => {
@@ -316,16 +341,59 @@ for (const { name, start, available } of servers) {
       expect(left.sort()).toEqual(['build', 'config.json', 'expected.html', 'together.sh']);
     });
 
-    // Last: it replaces the server.
-    it('pins the first host key of the run and refuses a changed one on the same address', async () => {
-      const hostKeys = createHostKeyVerifier(sshConfig({ hostKeyChecking: 'accept-new' }));
-      await deployOverSsh(options({ hostKeys, upload: ['config.json'] }));
-      await deployOverSsh(options({ hostKeys }));
-
+    /** Replaces the server by one on the same address with a new host key, as a machine in the middle would. */
+    async function replaceServer(): Promise<number> {
       const port = server.port;
       await server.stop();
       server = await start({ port });
       expect(server.port).toBe(port);
+      return port;
+    }
+
+    // Last two: they replace the server.
+    it('pins the key the probe saw; the deploy refuses a key changed since; a new instance at the address is trusted', async () => {
+      const hostKeys = createHostKeyVerifier(sshConfig({ hostKeyChecking: 'accept-new' }));
+      const probe = (instanceId: string) =>
+        waitForSsh({
+          host: server.host,
+          port: server.port,
+          timeoutMs: 5_000,
+          clock: systemClock,
+          signal: new AbortController().signal,
+          log,
+          hostKeys,
+          instanceId,
+        });
+      const log = recordingLogger();
+      const firstKey = fingerprint(Buffer.from(server.hostPublicKey.split(' ')[1] ?? '', 'base64'));
+      await probe('i-first');
+      expect(
+        log.lines.some((line) => line.startsWith('SSH host key of i-first') && line.includes(firstKey)),
+      ).toBe(true);
+
+      const port = await replaceServer();
+      const changed = new RegExp(
+        `^SSH to 127\\.0\\.0\\.1:${port}: host key changed for i-first \\(\\[127\\.0\\.0\\.1\\]:${port}\\) during this run: first saw ${firstKey.replace(/[+/]/g, '\\$&')}`,
+      );
+      await expect(
+        deployOverSsh(options({ hostKeys, instanceId: 'i-first', upload: ['config.json'] })),
+      ).rejects.toThrow(changed);
+      // Nothing reached the machine that answered instead.
+      expect(existsSync(path.join(server.dir, 'remote', `deploy-${count}`, 'config.json'))).toBe(false);
+      await expect(probe('i-first')).rejects.toThrow(changed);
+
+      // Another instance given the address later in the run is a new host, not a changed key.
+      await probe('i-second');
+      await deployOverSsh(options({ hostKeys, instanceId: 'i-second', upload: ['config.json'] }));
+      expect(existsSync(path.join(server.dir, 'remote', `deploy-${count}`, 'config.json'))).toBe(true);
+    });
+
+    it('without instance ids, pins by address and refuses a changed key there', async () => {
+      const hostKeys = createHostKeyVerifier(sshConfig({ hostKeyChecking: 'accept-new' }));
+      await deployOverSsh(options({ hostKeys, upload: ['config.json'] }));
+      await deployOverSsh(options({ hostKeys }));
+
+      const port = await replaceServer();
       await expect(deployOverSsh(options({ hostKeys }))).rejects.toThrow(
         new RegExp(`host key changed for \\[127\\.0\\.0\\.1\\]:${port} during this run`),
       );

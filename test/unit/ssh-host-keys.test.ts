@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { SshConfig } from '../../src/config.js';
-import { createHostKeyVerifier } from '../../src/ssh.js';
+import { createHostKeyVerifier, type HostKeyTarget, type HostKeyVerifier } from '../../src/ssh.js';
+import { hostKeyCheck } from '../../src/ssh/host-keys.js';
 import {
   entryMatches,
   fingerprint,
@@ -22,6 +23,7 @@ function blob(type = 'ssh-ed25519'): Buffer {
   return Buffer.concat([header(name), name, header(data), data]);
 }
 
+const at = (host: string, port: number, instanceId?: string): HostKeyTarget => ({ host, port, instanceId });
 const line = (hosts: string, key: Buffer): string => `${hosts} ssh-ed25519 ${key.toString('base64')}`;
 
 function ssh(overrides: Partial<SshConfig>): SshConfig {
@@ -119,31 +121,50 @@ describe('createHostKeyVerifier', () => {
     const verifier = createHostKeyVerifier(ssh({ hostKeyChecking: 'accept-new' }));
     const first = blob();
     const second = blob();
-    expect(verifier.verify('10.0.0.5', 22, first)).toBe(true);
-    expect(verifier.verify('10.0.0.5', 22, first)).toBe(true);
-    expect(verifier.verify('10.0.0.5', 22, second)).toBe(false);
-    const why = verifier.refusal?.('10.0.0.5', 22, second) ?? '';
+    expect(verifier.verify(at('10.0.0.5', 22), first)).toBe(true);
+    expect(verifier.verify(at('10.0.0.5', 22), first)).toBe(true);
+    expect(verifier.verify(at('10.0.0.5', 22), second)).toBe(false);
+    const why = verifier.refusal?.(at('10.0.0.5', 22), second) ?? '';
     expect(why).toContain('host key changed for 10.0.0.5');
     expect(why).toContain(fingerprint(first));
     expect(why).toContain(fingerprint(second));
     // Another port or host is another machine as far as pins go.
-    expect(verifier.verify('10.0.0.5', 2222, second)).toBe(true);
-    expect(verifier.verify('10.0.0.6', 22, second)).toBe(true);
-    expect(verifier.verify('10.0.0.5', 22, first)).toBe(true);
+    expect(verifier.verify(at('10.0.0.5', 2222), second)).toBe(true);
+    expect(verifier.verify(at('10.0.0.6', 22), second)).toBe(true);
+    expect(verifier.verify(at('10.0.0.5', 22), first)).toBe(true);
+  });
+
+  it('accept-new pins per instance when the id is known, so a reused address is a new host', () => {
+    const verifier = createHostKeyVerifier(ssh({}));
+    const first = blob();
+    const second = blob();
+    expect(verifier.verify(at('10.0.0.5', 22, 'i-1'), first)).toBe(true);
+    // i-1 is gone; i-2 got its address with its own fresh keys.
+    expect(verifier.verify(at('10.0.0.5', 22, 'i-2'), second)).toBe(true);
+    expect(verifier.verify(at('10.0.0.5', 22, 'i-2'), second)).toBe(true);
+    expect(verifier.verify(at('10.0.0.5', 22, 'i-2'), first)).toBe(false);
+    expect(verifier.refusal?.(at('10.0.0.5', 22, 'i-2'), first)).toMatch(
+      /^host key changed for i-2 \(10\.0\.0\.5\) during this run: first saw SHA256:/,
+    );
+    // A caller without the id meets the instance last pinned at the address, not the earlier one.
+    expect(verifier.verify(at('10.0.0.5', 22), first)).toBe(false);
+    expect(verifier.verify(at('10.0.0.5', 22), second)).toBe(true);
+    // A pin follows the instance, not a later pin at its address.
+    expect(verifier.verify(at('10.0.0.5', 22, 'i-1'), first)).toBe(true);
   });
 
   it('accept-new keeps pins per verifier, so a new run trusts afresh', () => {
     const key = blob();
-    createHostKeyVerifier(ssh({})).verify('10.0.0.5', 22, key);
-    expect(createHostKeyVerifier(ssh({})).verify('10.0.0.5', 22, blob())).toBe(true);
+    createHostKeyVerifier(ssh({})).verify(at('10.0.0.5', 22), key);
+    expect(createHostKeyVerifier(ssh({})).verify(at('10.0.0.5', 22), blob())).toBe(true);
   });
 
   it('accept-new still holds hosts listed in known_hosts to their listed keys', () => {
     const listed = blob();
     const verifier = createHostKeyVerifier(ssh({ knownHosts: [line('10.0.0.5', listed)] }));
-    expect(verifier.verify('10.0.0.5', 22, blob())).toBe(false);
-    expect(verifier.refusal?.('10.0.0.5', 22, blob())).toMatch(/does not match the 1 key/);
-    expect(verifier.verify('10.0.0.5', 22, listed)).toBe(true);
+    expect(verifier.verify(at('10.0.0.5', 22), blob())).toBe(false);
+    expect(verifier.refusal?.(at('10.0.0.5', 22), blob())).toMatch(/does not match the 1 key/);
+    expect(verifier.verify(at('10.0.0.5', 22), listed)).toBe(true);
   });
 
   it('strict accepts only listed keys, including hashed entries', () => {
@@ -154,16 +175,18 @@ describe('createHostKeyVerifier', () => {
         knownHosts: [line('[127.0.0.1]:2022,10.0.0.*', listed), ...HashedLines],
       }),
     );
-    expect(verifier.verify('127.0.0.1', 2022, listed)).toBe(true);
-    expect(verifier.verify('10.0.0.9', 22, listed)).toBe(true);
-    expect(verifier.verify('10.0.0.9', 22, blob())).toBe(false);
-    expect(verifier.verify('10.0.1.9', 22, listed)).toBe(false);
-    expect(verifier.refusal?.('10.0.1.9', 22, listed)).toMatch(/no key for 10\.0\.1\.9 in ssh-known-hosts/);
-    expect(verifier.verify('127.0.0.1', 2222, Buffer.from(HashedKey, 'base64'))).toBe(true);
+    expect(verifier.verify(at('127.0.0.1', 2022), listed)).toBe(true);
+    expect(verifier.verify(at('10.0.0.9', 22), listed)).toBe(true);
+    expect(verifier.verify(at('10.0.0.9', 22), blob())).toBe(false);
+    expect(verifier.verify(at('10.0.1.9', 22), listed)).toBe(false);
+    expect(verifier.refusal?.(at('10.0.1.9', 22), listed)).toMatch(
+      /no key for 10\.0\.1\.9 in ssh-known-hosts/,
+    );
+    expect(verifier.verify(at('127.0.0.1', 2222), Buffer.from(HashedKey, 'base64'))).toBe(true);
     // Strict never pins: an unlisted key stays refused after being seen.
     const unlisted = blob();
-    expect(verifier.verify('10.9.9.9', 22, unlisted)).toBe(false);
-    expect(verifier.verify('10.9.9.9', 22, unlisted)).toBe(false);
+    expect(verifier.verify(at('10.9.9.9', 22), unlisted)).toBe(false);
+    expect(verifier.verify(at('10.9.9.9', 22), unlisted)).toBe(false);
     expect(verifier.describe()).toMatch(/^strict/);
   });
 
@@ -172,15 +195,15 @@ describe('createHostKeyVerifier', () => {
     const verifier = createHostKeyVerifier(
       ssh({ hostKeyChecking: 'strict', knownHosts: [line('*', key), `@revoked ${line('10.0.0.5', key)}`] }),
     );
-    expect(verifier.verify('10.0.0.6', 22, key)).toBe(true);
-    expect(verifier.verify('10.0.0.5', 22, key)).toBe(false);
-    expect(verifier.refusal?.('10.0.0.5', 22, key)).toMatch(/@revoked/);
+    expect(verifier.verify(at('10.0.0.6', 22), key)).toBe(true);
+    expect(verifier.verify(at('10.0.0.5', 22), key)).toBe(false);
+    expect(verifier.refusal?.(at('10.0.0.5', 22), key)).toMatch(/@revoked/);
   });
 
   it('off accepts any key and has a warning to give once', () => {
     const verifier = createHostKeyVerifier(ssh({ hostKeyChecking: 'off' }));
-    expect(verifier.verify('10.0.0.5', 22, blob())).toBe(true);
-    expect(verifier.verify('10.0.0.5', 22, blob())).toBe(true);
+    expect(verifier.verify(at('10.0.0.5', 22), blob())).toBe(true);
+    expect(verifier.verify(at('10.0.0.5', 22), blob())).toBe(true);
     expect(verifier.notice?.()).toMatch(/off/);
     expect(verifier.notice?.()).toBeUndefined();
   });
@@ -188,6 +211,45 @@ describe('createHostKeyVerifier', () => {
   it('reports a bad known_hosts line when the verifier is made, not at the first connection', () => {
     expect(() => createHostKeyVerifier(ssh({ hostKeyChecking: 'strict', knownHosts: ['nonsense'] }))).toThrow(
       KnownHostsError,
+    );
+  });
+});
+
+describe('hostKeyCheck', () => {
+  it('checks the key offered without pinning it; the end of the handshake pins it', () => {
+    const verifier = createHostKeyVerifier(ssh({}));
+    const target = at('10.0.0.5', 22, 'i-1');
+    const offered = blob();
+    const unproved = hostKeyCheck(verifier, target);
+    expect(unproved.hostVerifier(offered)).toBe(true);
+    // That connection never completed its key exchange: another key is still free to be pinned.
+    const other = blob();
+    const proved = hostKeyCheck(verifier, target);
+    expect(proved.hostVerifier(other)).toBe(true);
+    expect(proved.confirm()).toBeUndefined();
+    expect(proved.key()?.equals(other)).toBe(true);
+    const later = hostKeyCheck(verifier, target);
+    expect(later.hostVerifier(offered)).toBe(false);
+    expect(later.refused()).toMatch(/host key changed for i-1/);
+    expect(later.confirm()).toBe(later.refused());
+  });
+
+  it('uses verify when the verifier cannot explain itself, and says so', () => {
+    const calls: Buffer[] = [];
+    const verifier: HostKeyVerifier = {
+      verify: (_target, key) => (calls.push(key), false),
+      describe: () => 'fake policy',
+    };
+    const check = hostKeyCheck(verifier, at('10.0.0.5', 2222));
+    const key = blob();
+    expect(check.hostVerifier(key)).toBe(false);
+    expect(calls).toHaveLength(1);
+    expect(check.refused()).toBe(`host key ${fingerprint(key)} of [10.0.0.5]:2222 refused (fake policy)`);
+  });
+
+  it('refuses to confirm when no key was offered', () => {
+    expect(hostKeyCheck(createHostKeyVerifier(ssh({})), at('10.0.0.5', 22)).confirm()).toMatch(
+      /completed no key exchange/,
     );
   });
 });

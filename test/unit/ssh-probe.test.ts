@@ -2,8 +2,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock, Logger } from '../../src/runtime.js';
 import { systemClock } from '../../src/runtime.js';
-import { waitForSsh } from '../../src/ssh.js';
-import { freePort } from '../helpers/sshd.js';
+import type { SshConfig } from '../../src/config.js';
+import { createHostKeyVerifier, fingerprint, waitForSsh } from '../../src/ssh.js';
+import { startInProcessSshServer } from '../helpers/ssh-server.js';
+import { freePort, type TestSshServer } from '../helpers/sshd.js';
 
 /** What a connection to the fake port gets. */
 type Behaviour = 'silent' | 'hangup' | 'banner' | 'preamble' | 'http';
@@ -242,6 +244,141 @@ describe('waitForSsh', () => {
         log: recordingLogger(),
       }),
     ).rejects.toThrow('stop');
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+});
+
+function sshConfig(overrides: Partial<SshConfig>): SshConfig {
+  return {
+    user: '',
+    privateKey: '',
+    port: 22,
+    address: 'private',
+    timeoutSeconds: 30,
+    hostKeyChecking: 'accept-new',
+    knownHosts: [],
+    ...overrides,
+  };
+}
+
+/** The host key blob the server presents, as the verifier sees it. */
+const hostKeyOf = (server: TestSshServer): Buffer =>
+  Buffer.from(server.hostPublicKey.split(' ')[1]!, 'base64');
+
+describe('waitForSsh with a host key policy', () => {
+  let server: TestSshServer | undefined;
+  afterEach(async () => {
+    await server?.stop();
+    server = undefined;
+  });
+
+  it('completes a key exchange and pins the key the instance proved, by instance id', async () => {
+    server = await startInProcessSshServer();
+    const hostKeys = createHostKeyVerifier(sshConfig({}));
+    const log = recordingLogger();
+    const target = { host: server.host, port: server.port, instanceId: 'i-0probe' };
+    await waitForSsh({ ...target, timeoutMs: 5_000, clock: systemClock, signal: never, log, hostKeys });
+
+    const key = hostKeyOf(server);
+    expect(log.lines).toContain(
+      `SSH host key of i-0probe ([127.0.0.1]:${server.port}): ${fingerprint(key)} (${hostKeys.describe()})`,
+    );
+    // Pinned: the same key passes, any other is refused for this instance.
+    expect(hostKeys.verify(target, key)).toBe(true);
+    const other = Buffer.from(key);
+    other[other.length - 1]! ^= 1;
+    expect(hostKeys.verify(target, other)).toBe(false);
+    expect(hostKeys.refusal?.(target, other)).toMatch(/^host key changed for i-0probe/);
+  });
+
+  it('fails at once when the key differs from the one pinned earlier for the instance', async () => {
+    server = await startInProcessSshServer();
+    const hostKeys = createHostKeyVerifier(sshConfig({}));
+    const target = { host: server.host, port: server.port, instanceId: 'i-0probe' };
+    const earlier = Buffer.from(hostKeyOf(server));
+    earlier[earlier.length - 1]! ^= 1;
+    expect(hostKeys.verify(target, earlier)).toBe(true);
+    const started = Date.now();
+    await expect(
+      waitForSsh({
+        ...target,
+        timeoutMs: 30_000,
+        clock: systemClock,
+        signal: never,
+        log: recordingLogger(),
+        hostKeys,
+      }),
+    ).rejects.toThrow(
+      new RegExp(
+        `^SSH to 127\\.0\\.0\\.1:${server.port}: host key changed for i-0probe .* now ${fingerprint(hostKeyOf(server)).replace(/[+/]/g, '\\$&')}`,
+      ),
+    );
+    // Refused is final: no retrying until the 30 s deadline.
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('in strict mode refuses an unlisted key at readiness and accepts a listed one', async () => {
+    server = await startInProcessSshServer();
+    const base = {
+      host: server.host,
+      port: server.port,
+      clock: systemClock,
+      signal: never,
+      timeoutMs: 5_000,
+    };
+    await expect(
+      waitForSsh({
+        ...base,
+        log: recordingLogger(),
+        hostKeys: createHostKeyVerifier(
+          sshConfig({ hostKeyChecking: 'strict', knownHosts: [`10.0.0.1 ${server.hostPublicKey}`] }),
+        ),
+      }),
+    ).rejects.toThrow(/no key for \[127\.0\.0\.1\]:\d+ in ssh-known-hosts/);
+    await waitForSsh({
+      ...base,
+      log: recordingLogger(),
+      hostKeys: createHostKeyVerifier(
+        sshConfig({ hostKeyChecking: 'strict', knownHosts: [server.knownHostsLine] }),
+      ),
+    });
+  });
+
+  it('does not take a banner alone for ready: the key exchange must complete', async () => {
+    const fake = await fakePort();
+    await fake.listen('banner');
+    await expect(
+      waitForSsh({
+        host: '127.0.0.1',
+        port: fake.port,
+        timeoutMs: 1_500,
+        intervalMs: 50,
+        clock: systemClock,
+        signal: never,
+        log: recordingLogger(),
+        hostKeys: createHostKeyVerifier(sshConfig({})),
+      }),
+    ).rejects.toThrow(/did not answer within 2 s: last error no SSH key exchange within 1(\.\d)? s/);
+  });
+
+  it('stops during the key exchange as soon as the signal aborts', async () => {
+    const fake = await fakePort();
+    await fake.listen('banner');
+    const controller = new AbortController();
+    const reason = new Error('run cancelled');
+    setTimeout(() => controller.abort(reason), 200);
+    const started = Date.now();
+    await expect(
+      waitForSsh({
+        host: '127.0.0.1',
+        port: fake.port,
+        timeoutMs: 30_000,
+        clock: systemClock,
+        signal: controller.signal,
+        log: recordingLogger(),
+        hostKeys: createHostKeyVerifier(sshConfig({})),
+      }),
+    ).rejects.toBe(reason);
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 });

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { Inputs } from './constants.js';
 import type { InputReader, Tag } from './config.js';
+import { KnownHostsError, parseKnownHosts } from './ssh/known-hosts.js';
 
 /**
  * action.yml's defaults, applied when an input is empty. The runner fills them in only for inputs
@@ -71,10 +72,14 @@ function parseLines(text: string): string[] {
 
 // Each field rule reports what it accepts as the issue message; readConfig adds the input's name and
 // the value given, so every line has the same shape. `got` replaces the whole value when one item of
-// a list is at fault, `gotText` when the value must not be echoed (a private key).
+// a list is at fault, `where` says which line of a multi-line value (a private key is never echoed).
 type Ctx = z.RefinementCtx;
-function problem(ctx: Ctx, accepted: string, got?: string): void {
-  ctx.addIssue({ code: 'custom', message: accepted, params: got === undefined ? {} : { got } });
+function problem(ctx: Ctx, accepted: string, got?: string, where?: string): void {
+  ctx.addIssue({
+    code: 'custom',
+    message: accepted,
+    params: { ...(got === undefined ? {} : { got }), ...(where === undefined ? {} : { where }) },
+  });
 }
 function reject(ctx: Ctx, accepted: string): typeof z.NEVER {
   problem(ctx, accepted);
@@ -172,6 +177,26 @@ const deployEnv = z.string().transform((value, ctx) => {
   return env;
 });
 
+/**
+ * known_hosts lines, each checked here so a bad one is a configuration error naming its line before
+ * any instance is launched. The lines themselves are kept: the verifier parses them again.
+ */
+const knownHosts = z.string().transform((value, ctx) => {
+  const lines: string[] = [];
+  value.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '') return;
+    try {
+      parseKnownHosts([line]);
+      lines.push(line);
+    } catch (error) {
+      if (!(error instanceof KnownHostsError)) throw error;
+      problem(ctx, error.expected, line, `line ${index + 1}`);
+    }
+  });
+  return lines;
+});
+
 // AMI names allow 3-128 of these characters; the prefix leaves room for id, commit and time.
 const amiNamePrefix = z
   .string()
@@ -221,7 +246,7 @@ export const fields = {
   [Inputs.SshAddress]: oneOf(['private', 'public'] as const),
   [Inputs.SshTimeout]: whole(1, MAX_JOB_SECONDS),
   [Inputs.SshHostKeyChecking]: oneOf(['accept-new', 'strict', 'off'] as const),
-  [Inputs.SshKnownHosts]: z.string().transform(parseLines),
+  [Inputs.SshKnownHosts]: knownHosts,
   [Inputs.Upload]: z.string().transform(parseList),
   [Inputs.UploadDir]: text,
   [Inputs.DeployScript]: text,
@@ -269,9 +294,9 @@ export function parseFields(input: InputReader, setSecret: (secret: string) => v
       continue;
     }
     for (const issue of result.error.issues) {
-      const got = (issue as { params?: { got?: string } }).params?.got;
+      const { got, where } = (issue as { params?: { got?: string; where?: string } }).params ?? {};
       const shown = name === Inputs.SshPrivateKey ? `a value of ${raw.length} characters` : quote(got ?? raw);
-      problems.push(`Input "${name}" must be ${issue.message}, got ${shown}.`);
+      problems.push(`Input "${name}"${where ? ` (${where})` : ''} must be ${issue.message}, got ${shown}.`);
     }
   }
   return { values, problems };

@@ -47,7 +47,10 @@ export interface SshConfig {
   readonly address: SshAddress;
   readonly timeoutSeconds: number;
   readonly hostKeyChecking: HostKeyChecking;
-  /** known_hosts lines, used with hostKeyChecking 'strict'. */
+  /**
+   * known_hosts lines (comments kept), already checked line by line: createHostKeyVerifier parses
+   * them without fail. Required by 'strict'; with 'accept-new', the hosts they name are held to them.
+   */
   readonly knownHosts: readonly string[];
 }
 
@@ -103,7 +106,15 @@ export interface RunContext {
   readonly workspace: string;
   /** `${GITHUB_SERVER_URL}/${GITHUB_REPOSITORY}/actions/runs/${GITHUB_RUN_ID}`, or ''. */
   readonly runUrl: string;
+  /**
+   * Multiplies every poll interval (ASG_ROLLING_POLL_SCALE, default 1). For tests and the benchmark,
+   * whose simulator runs AWS's timings many times faster; users have no reason to set it.
+   */
+  readonly pollScale: number;
 }
+
+/** The environment variable behind RunContext.pollScale. */
+export const PollScaleVariable = 'ASG_ROLLING_POLL_SCALE';
 
 export interface Config {
   readonly command: Command;
@@ -137,7 +148,19 @@ export interface ReadConfigOptions {
   readonly pathExists?: (path: string, kind: 'file' | 'any') => boolean;
 }
 
-function runContext(env: NodeJS.ProcessEnv): RunContext {
+/** Reads the poll scale; a value that is not a number above 0 is reported, not silently ignored. */
+function pollScale(env: NodeJS.ProcessEnv, problems: string[]): number {
+  const raw = (env[PollScaleVariable] ?? '').trim();
+  if (raw === '') return 1;
+  const scale = Number(raw);
+  if (Number.isFinite(scale) && scale > 0) return scale;
+  problems.push(
+    `Environment variable "${PollScaleVariable}" must be a number above 0 (1 or unset for real AWS), got ${quote(raw)}.`,
+  );
+  return 1;
+}
+
+function runContext(env: NodeJS.ProcessEnv, problems: string[]): RunContext {
   const runIdEnv = env.GITHUB_RUN_ID ?? '';
   const server = env.GITHUB_SERVER_URL ?? '';
   const repository = env.GITHUB_REPOSITORY ?? '';
@@ -148,6 +171,7 @@ function runContext(env: NodeJS.ProcessEnv): RunContext {
     commit: env.GITHUB_SHA ?? '',
     workspace: env.GITHUB_WORKSPACE || process.cwd(),
     runUrl: runIdEnv && server && repository ? `${server}/${repository}/actions/runs/${runIdEnv}` : '',
+    pollScale: pollScale(env, problems),
   };
 }
 
@@ -217,10 +241,10 @@ function crossChecks(
   if (
     (command === 'deploy' || command === 'setup') &&
     v[Inputs.SshHostKeyChecking] === 'strict' &&
-    v[Inputs.SshKnownHosts]?.length === 0
+    v[Inputs.SshKnownHosts]?.every((line) => line.startsWith('#'))
   )
     problems.push(
-      'Input "ssh-known-hosts" must list the host keys when "ssh-host-key-checking" is "strict", got "".',
+      `Input "ssh-known-hosts" must list the host keys when "ssh-host-key-checking" is "strict", got ${v[Inputs.SshKnownHosts]?.length ? 'only comments' : '""'}.`,
     );
   if (command === 'finalize' && !setup)
     problems.push(
@@ -251,8 +275,8 @@ export function readConfig(
   env: NodeJS.ProcessEnv = process.env,
   options: ReadConfigOptions = {},
 ): Config {
-  const run = runContext(env);
   const { values, problems } = parseFields(input, options.setSecret ?? core.setSecret);
+  const run = runContext(env, problems);
   const setupResult = readSetupResult(env, problems);
   crossChecks(values, setupResult, problems, {
     workspace: run.workspace,

@@ -17,6 +17,8 @@ import { Inputs } from '../../src/constants.js';
 
 const KEY_BODY = 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW';
 const KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${KEY_BODY}\n-----END OPENSSH PRIVATE KEY-----\n`;
+/** A real ed25519 host public key, as known_hosts lists it. */
+const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINamKMxvVjK62XsIUhQSaoOguzwJh314svvcMhRjNE2c';
 
 let workspace: string;
 beforeAll(() => {
@@ -251,13 +253,44 @@ describe('readConfig: rules between inputs', () => {
     expect(problems({ ...deploy, 'ssh-host-key-checking': 'strict' })).toEqual([
       expect.stringContaining('Input "ssh-known-hosts" must list the host keys'),
     ]);
+    expect(
+      problems({ ...deploy, 'ssh-host-key-checking': 'strict', 'ssh-known-hosts': '# keys to come\n' }),
+    ).toEqual([
+      'Input "ssh-known-hosts" must list the host keys when "ssh-host-key-checking" is "strict", got only comments.',
+    ]);
     const strict = read({
       ...deploy,
       'ssh-host-key-checking': 'strict',
-      'ssh-known-hosts': '* ssh-ed25519 AAAA\n',
+      'ssh-known-hosts': `# baked into the image\n* ${HOST_KEY}\n`,
     });
-    expect(strict.ssh.knownHosts).toEqual(['* ssh-ed25519 AAAA']);
+    expect(strict.ssh.knownHosts).toEqual(['# baked into the image', `* ${HOST_KEY}`]);
     expect(read({ ...base, 'ssh-host-key-checking': 'strict' }).ssh.hostKeyChecking).toBe('strict');
+  });
+
+  it('checks every known_hosts line before anything is launched, naming the line', () => {
+    const key = HOST_KEY.split(' ')[1]!;
+    const lines = problems({
+      ...deploy,
+      'ssh-known-hosts': [
+        `10.0.0.5 ${HOST_KEY}`,
+        '',
+        'just-a-host',
+        `@trusted * ${HOST_KEY}`,
+        `10.0.0.6 ssh-rsa ${key}`,
+        `@revoked 10.0.0.7 ${HOST_KEY}`,
+      ].join('\n'),
+    });
+    expect(lines).toEqual([
+      'Input "ssh-known-hosts" (line 3) must be a known_hosts line "host[,host2] key-type base64-key", got "just-a-host".',
+      `Input "ssh-known-hosts" (line 4) must be a known_hosts line with no marker, @revoked or @cert-authority (not @trusted), got "@trusted * ${HOST_KEY}".`,
+      `Input "ssh-known-hosts" (line 5) must be a known_hosts line whose key is of the type it names (the key is ssh-ed25519, not of type ssh-rsa), got "10.0.0.6 ssh-rsa ${key}".`,
+    ]);
+    // Whatever the mode: a bad line is a bad input, and "off" today may be "strict" tomorrow.
+    expect(
+      problems({ ...base, 'ssh-host-key-checking': 'off', 'ssh-known-hosts': 'x ssh-ed25519 AAAA' }),
+    ).toEqual([
+      expect.stringMatching(/^Input "ssh-known-hosts" \(line 1\) must be a known_hosts line whose key/),
+    ]);
   });
 
   it('reports all problems together, one line each', () => {
@@ -373,7 +406,18 @@ describe('readConfig: run context and the result', () => {
       commit: 'abc123',
       workspace,
       runUrl: 'https://github.com/o/r/actions/runs/123',
+      pollScale: 1,
     });
+  });
+
+  it('takes the poll scale from ASG_ROLLING_POLL_SCALE, refusing what is not a number above 0', () => {
+    expect(read(base, { env: { ASG_ROLLING_POLL_SCALE: '0.01' } }).run.pollScale).toBe(0.01);
+    expect(read(base, { env: { ASG_ROLLING_POLL_SCALE: ' 2 ' } }).run.pollScale).toBe(2);
+    expect(read(base, { env: { ASG_ROLLING_POLL_SCALE: '' } }).run.pollScale).toBe(1);
+    for (const bad of ['fast', '0', '-1', 'Infinity', '1e999'])
+      expect(problems(base, { ASG_ROLLING_POLL_SCALE: bad })).toEqual([
+        `Environment variable "ASG_ROLLING_POLL_SCALE" must be a number above 0 (1 or unset for real AWS), got "${bad}".`,
+      ]);
   });
 
   it('gets a random run id outside Actions', () => {

@@ -113,7 +113,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       onRefreshInProgress: 'wait',
     },
     cleanup: { keep: 5, orphanAgeMinutes: 360, dryRun: false },
-    run: { runId: '42-1', commit: 'abcdef0123456789', workspace: '/ws', runUrl: '' },
+    run: { runId: '42-1', commit: 'abcdef0123456789', workspace: '/ws', runUrl: '', pollScale: 1 },
     setupResult: undefined,
     ...overrides,
   };

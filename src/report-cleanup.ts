@@ -3,6 +3,7 @@
  * The report module calls these; keeping them here leaves cleanup's wording next to its data.
  */
 import type { CleanedItem, CleanupReport } from './cleanup/index.js';
+import { cell } from './report.js';
 
 /** Rows shown in the summary; the job summary is capped at 1 MiB and a person reads far less. */
 const MaxRows = 300;
@@ -67,14 +68,4 @@ function sorted<T extends { kind: string; id: string }>(items: readonly T[]): T[
 
 function row(...cells: string[]): string {
   return `| ${cells.map(cell).join(' | ')} |`;
-}
-
-/** Reasons quote tag values and AWS messages: escape what would break the table or render as markup. */
-function cell(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/\|/g, '\\|')
-    .replace(/\r?\n/g, ' ');
 }

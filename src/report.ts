@@ -108,9 +108,18 @@ export const consoleLinks = {
     `https://${region}.console.aws.amazon.com/ec2/home?region=${region}#AutoScalingGroupDetails:id=${encodeURIComponent(group)};view=instanceRefresh`,
 };
 
-/** Table cells must not break the table: pipes escaped, newlines flattened. */
-function cell(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+/**
+ * Text for a Markdown table cell or link: names, reasons and AWS messages quote user text, so pipes
+ * are escaped and newlines flattened (either would break the table) and `&`, `<`, `>` become entities
+ * (else they render as markup).
+ */
+export function cell(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\|/g, '\\|')
+    .replace(/\r?\n/g, ' ');
 }
 
 function link(text: string, url: string | undefined): string {

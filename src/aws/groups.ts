@@ -1,6 +1,8 @@
 /**
  * Finds the Auto Scaling groups a run acts on. Tag selection is filtered server-side (`tag:Key`
- * filters, all of which must match) and every page is read; names narrow the result further.
+ * filters, all of which must match) and every page is read; names narrow the result further. The
+ * same rules also pick the selection out of groups already described, so a caller that needs every
+ * group of the account does not describe the selected ones a second time.
  */
 import {
   paginateDescribeAutoScalingGroups,
@@ -10,6 +12,7 @@ import {
 import type { AwsClients } from './clients.js';
 import type { Selection } from '../config.js';
 import { wrapError } from '../errors.js';
+import { chunk } from './batch.js';
 
 /** AWS accepts at most this many names in one DescribeAutoScalingGroups call. */
 const NamesPerCall = 50;
@@ -23,7 +26,7 @@ export async function findGroups(
   clients: Pick<AwsClients, 'autoScaling'>,
 ): Promise<AutoScalingGroup[]> {
   const filters: Filter[] = selection.tags.map((tag) => ({ Name: `tag:${tag.key}`, Values: [tag.value] }));
-  const found = new Map<string, AutoScalingGroup>();
+  const found: AutoScalingGroup[] = [];
   const nameBatches = selection.names.length > 0 ? chunk(selection.names, NamesPerCall) : [undefined];
   try {
     for (const names of nameBatches) {
@@ -34,14 +37,35 @@ export async function findGroups(
           ...(filters.length > 0 ? { Filters: filters } : {}),
         },
       );
-      for await (const page of pages) {
-        for (const group of page.AutoScalingGroups ?? []) {
-          if (group.AutoScalingGroupName) found.set(group.AutoScalingGroupName, group);
-        }
-      }
+      for await (const page of pages) found.push(...(page.AutoScalingGroups ?? []));
     }
   } catch (error) {
     throw wrapError('Could not describe the Auto Scaling groups', error);
+  }
+  // The tags were matched by AWS: only the names are left to check.
+  return byNames(found, selection);
+}
+
+/**
+ * The groups of `groups` that match the selection, by the rules of findGroups (all tags, one of the
+ * names; a named group missing is an error when no tags are given), sorted by name.
+ */
+export function selectGroups(groups: readonly AutoScalingGroup[], selection: Selection): AutoScalingGroup[] {
+  const matching = groups.filter((group) =>
+    selection.tags.every((want) =>
+      (group.Tags ?? []).some((tag) => tag.Key === want.key && tag.Value === want.value),
+    ),
+  );
+  return byNames(matching, selection);
+}
+
+/** Narrows to the selection's names (when any), throws for a missing name, sorts by name. */
+function byNames(groups: readonly AutoScalingGroup[], selection: Selection): AutoScalingGroup[] {
+  const names = new Set(selection.names);
+  const found = new Map<string, AutoScalingGroup>();
+  for (const group of groups) {
+    const name = group.AutoScalingGroupName;
+    if (name && (names.size === 0 || names.has(name))) found.set(name, group);
   }
   if (selection.tags.length === 0) {
     const missing = selection.names.filter((name) => !found.has(name));
@@ -50,10 +74,4 @@ export async function findGroups(
   return [...found.values()].sort((a, b) =>
     (a.AutoScalingGroupName ?? '').localeCompare(b.AutoScalingGroupName ?? ''),
   );
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
 }

@@ -12,20 +12,19 @@ import {
   type Instance,
   type Tag as Ec2Tag,
 } from '@aws-sdk/client-ec2';
+import pLimit from 'p-limit';
 import { awsErrorCode, errorMessage, wrapError } from '../errors.js';
 import type { Logger } from '../runtime.js';
+import { chunk, LiveStates } from './batch.js';
+
+export { chunk } from './batch.js';
 
 /** AWS accepts at most 200 values per filter. */
 const FilterValuesPerCall = 200;
 /** TerminateInstances takes at most 1000 ids per call. */
 const TerminateIdsPerCall = 1000;
-
-/** Splits a list into pieces of at most `size`, for APIs with a per-call limit. */
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
-}
+/** Single-id retries of a refused batch in flight at once. */
+const RetryConcurrency = 4;
 
 /** Every given instance AWS knows of, by id; unknown ids are simply absent. */
 export async function describeInstances(
@@ -95,8 +94,8 @@ export async function launchInstance(ec2: EC2Client, options: LaunchOptions): Pr
   }
 }
 
-/** States in which an instance still exists and may cost money. */
-const LiveStates = ['pending', 'running', 'stopping', 'stopped'];
+/** States in which an instance may still cost money: one shutting down needs no second terminate. */
+const CostingStates = LiveStates.filter((state) => state !== 'shutting-down');
 
 /** Ids of the instances carrying the tag `key=value` that are not terminated or shutting down. */
 export async function findLiveInstancesByTag(
@@ -109,7 +108,7 @@ export async function findLiveInstancesByTag(
     {
       Filters: [
         { Name: `tag:${tag.key}`, Values: [tag.value] },
-        { Name: 'instance-state-name', Values: LiveStates },
+        { Name: 'instance-state-name', Values: CostingStates },
       ],
     },
   );
@@ -133,30 +132,77 @@ export async function stopInstance(ec2: EC2Client, instanceId: string, signal?: 
   }
 }
 
+/** What became of one id: `gone` means AWS no longer knew it, which is as good as terminated. */
+export type TerminationOutcome =
+  | { readonly id: string; readonly outcome: 'terminated' | 'gone' }
+  | { readonly id: string; readonly outcome: 'failed'; readonly error: string };
+
+/** Error codes that concern single ids of a call, so a retry of the others one by one can succeed. */
+const PerIdCodes = new Set([
+  'InvalidInstanceID.NotFound',
+  'InvalidInstanceID.Malformed',
+  'OperationNotPermitted',
+]);
+
 /**
- * Terminates instances, treating ids AWS no longer knows as already gone. Never takes the run's abort
- * signal: termination is exactly what must still happen after a cancel.
+ * Terminates instances, up to 1000 a call, and says what became of each id. One bad id (unknown,
+ * protected) fails a whole call, so a batch refused for such a reason is retried id by id; an error
+ * that concerns the call itself (access, throttling) fails the batch's ids without retries. Never
+ * throws. `signal` is for cleanup only: a run's own instances must still go after a cancel.
+ */
+export async function terminateEach(
+  ec2: EC2Client,
+  ids: readonly string[],
+  options: { readonly signal?: AbortSignal } = {},
+): Promise<TerminationOutcome[]> {
+  const send = (part: readonly string[]): Promise<unknown> =>
+    ec2.send(
+      new TerminateInstancesCommand({ InstanceIds: [...part] }),
+      options.signal ? { abortSignal: options.signal } : {},
+    );
+  const outcomes: TerminationOutcome[] = [];
+  const failed = (id: string, error: unknown): TerminationOutcome =>
+    awsErrorCode(error) === 'InvalidInstanceID.NotFound'
+      ? { id, outcome: 'gone' }
+      : { id, outcome: 'failed', error: errorMessage(error) };
+  for (const part of chunk([...new Set(ids)], TerminateIdsPerCall)) {
+    try {
+      await send(part);
+      outcomes.push(...part.map((id) => ({ id, outcome: 'terminated' as const })));
+    } catch (error) {
+      if (part.length === 1 || !PerIdCodes.has(awsErrorCode(error) ?? '')) {
+        outcomes.push(...part.map((id) => failed(id, error)));
+        continue;
+      }
+      const limit = pLimit(RetryConcurrency);
+      const single = await Promise.all(
+        part.map((id) =>
+          limit(async (): Promise<TerminationOutcome> => {
+            try {
+              await send([id]);
+              return { id, outcome: 'terminated' };
+            } catch (inner) {
+              return failed(id, inner);
+            }
+          }),
+        ),
+      );
+      outcomes.push(...single);
+    }
+  }
+  return outcomes;
+}
+
+/**
+ * Terminates instances, treating ids AWS no longer knows as already gone, and throws naming every
+ * id that could not be terminated. Never takes the run's abort signal: termination is exactly what
+ * must still happen after a cancel.
  */
 export async function terminateInstances(ec2: EC2Client, ids: readonly string[], log: Logger): Promise<void> {
   const failures: string[] = [];
-  for (const part of chunk([...new Set(ids)], TerminateIdsPerCall)) {
-    try {
-      await ec2.send(new TerminateInstancesCommand({ InstanceIds: part }));
-    } catch (error) {
-      if (awsErrorCode(error) !== 'InvalidInstanceID.NotFound') {
-        failures.push(`${part.join(', ')}: ${errorMessage(error)}`);
-        continue;
-      }
-      // One unknown id fails the whole call: retry the others one by one.
-      for (const id of part) {
-        try {
-          await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
-        } catch (inner) {
-          if (awsErrorCode(inner) === 'InvalidInstanceID.NotFound') log.debug(`${id} is already gone`);
-          else failures.push(`${id}: ${errorMessage(inner)}`);
-        }
-      }
-    }
+  for (const result of await terminateEach(ec2, ids)) {
+    if (result.outcome === 'gone') log.debug(`${result.id} is already gone`);
+    if (result.outcome === 'failed') failures.push(`${result.id}: ${result.error}`);
   }
   if (failures.length > 0) throw new Error(`Could not terminate instance(s): ${failures.join('; ')}`);
 }

@@ -7,19 +7,17 @@ import {
   DeleteLaunchTemplateVersionsCommand,
   DeleteSnapshotCommand,
   DeregisterImageCommand,
-  TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import pLimit from 'p-limit';
+import { chunk } from '../aws/batch.js';
+import { terminateEach } from '../aws/instances.js';
 import { awsErrorCode, errorMessage } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import { chunk } from './inventory.js';
 import type { CleanupPlan, VersionDeletion } from './policy.js';
 import type { CleanedItem, CleanupFailure, CleanupReport, KeptItem } from './types.js';
 
 /** DeleteLaunchTemplateVersions accepts at most this many versions per call. */
 export const VersionsPerCall = 200;
-/** TerminateInstances ids per call. */
-const InstancesPerCall = 100;
 /** Deregistrations and snapshot deletions in flight at once: one call each, well under EC2's rate. */
 const DeleteConcurrency = 4;
 
@@ -28,7 +26,6 @@ const GoneCodes = new Set([
   'InvalidAMIID.NotFound',
   'InvalidAMIID.Unavailable',
   'InvalidSnapshot.NotFound',
-  'InvalidInstanceID.NotFound',
   'launchTemplateVersionDoesNotExist',
 ]);
 
@@ -90,13 +87,6 @@ export async function applyCleanup(
     );
   }
   return report;
-}
-
-/** The AWS error code in front of the message, since the code is what a user searches for. */
-function describe(error: unknown): string {
-  const code = awsErrorCode(error);
-  const message = errorMessage(error);
-  return code && code !== 'Error' && !message.startsWith(code) ? `${code}: ${message}` : message;
 }
 
 function item(kind: CleanedItem['kind'], id: string, reason: string, dryRun: boolean): CleanedItem {
@@ -167,34 +157,21 @@ class Run {
               );
           }
         } catch (error) {
-          for (const v of batch) this.fail('launch-template-version', v.id, describe(error));
+          for (const v of batch) this.fail('launch-template-version', v.id, errorMessage(error));
         }
       }
     }
     return gone;
   }
 
-  /** Terminates orphans in batches; a refused batch is retried one by one so each failure is named. */
+  /** Terminates orphans in as few calls as AWS allows; each id is reported on its own. */
   async terminate(instances: readonly { id: string; reason: string }[]): Promise<void> {
-    for (const batch of chunk(instances, InstancesPerCall)) {
-      try {
-        await this.rt.ec2.send(new TerminateInstancesCommand({ InstanceIds: batch.map((i) => i.id) }), {
-          abortSignal: this.rt.signal,
-        });
-        for (const instance of batch) this.deleted('instance', instance.id, instance.reason);
-      } catch (error) {
-        if (batch.length === 1) {
-          this.failOrGone('instance', batch[0]?.id ?? '', error);
-          continue;
-        }
-        await this.each(
-          batch,
-          'instance',
-          (id, abortSignal) =>
-            this.rt.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }), { abortSignal }),
-          new Set(),
-        );
-      }
+    const reasons = new Map(instances.map((i) => [i.id, i.reason]));
+    const outcomes = await terminateEach(this.rt.ec2, [...reasons.keys()], { signal: this.rt.signal });
+    for (const result of outcomes) {
+      if (result.outcome === 'failed') this.fail('instance', result.id, result.error);
+      else if (result.outcome === 'gone') this.rt.log.debug(`instance ${result.id} was already gone`);
+      else this.deleted('instance', result.id, reasons.get(result.id) ?? '');
     }
   }
 
@@ -229,7 +206,7 @@ class Run {
       this.rt.log.debug(`${kind} ${id} was already gone`);
       return true;
     }
-    this.fail(kind, id, describe(error));
+    this.fail(kind, id, errorMessage(error));
     return false;
   }
 }

@@ -20,7 +20,8 @@ export type {
 
 /**
  * Retires what the selected groups' launch templates no longer need: our old versions, our old AMIs
- * and their snapshots, and orphaned temporary instances of other runs. With `dryRun` it changes
+ * and their snapshots, snapshots of ours whose AMI is gone, and orphaned temporary instances of
+ * other runs. With `dryRun` it changes
  * nothing and reports what would go. Throws only when the account cannot be read; failures of single
  * deletions are in the report.
  */
@@ -29,7 +30,8 @@ export async function runCleanup(options: CleanupOptions, rt: Runtime): Promise<
   rt.log.debug(
     `Cleanup inventory: ${inventory.scopedTemplateIds.length} launch template(s) in scope, ` +
       `${inventory.versions.length} version(s), ${inventory.images.length} of our AMI(s), ` +
-      `${inventory.temporaryInstances.length} temporary instance(s)`,
+      `${inventory.temporaryInstances.length} temporary instance(s), ` +
+      `${inventory.snapshots.length} snapshot(s) of ours no AMI of ours lists`,
   );
   const plan = planCleanup(inventory, {
     keep: options.keep,

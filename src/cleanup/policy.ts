@@ -2,13 +2,15 @@
  * The cleanup decision, as a pure function of the inventory: what goes, what stays and why. Keeping
  * it free of AWS and of the clock makes every safety rule a table test.
  */
-import { Roles, Tags, VersionDescriptionPrefix } from '../constants.js';
+import { isOurVersionDescription, Roles, Tags } from '../constants.js';
+import { inScope, selectionScope, tagList, type Scope } from './scope.js';
 import type {
   GroupReference,
   ImageInfo,
   InstanceInfo,
   Inventory,
   KeptItem,
+  SnapshotInfo,
   TemplateInfo,
   VersionInfo,
 } from './types.js';
@@ -71,32 +73,26 @@ export function versionId(templateId: string, version: number): string {
   return `${templateId}:${version}`;
 }
 
-/** Splits a comma-separated tag value (Groups, LaunchTemplates) into its non-empty parts. */
-export function tagList(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part.length > 0);
-}
-
 /**
  * Decides everything cleanup does. Never deletes: a version we did not create, a template's default
  * or latest version, a version any group (or a group's instance) uses, the newest `keep` of our
  * versions per template; an AMI that is not ours or out of scope, protected, not yet available, made
  * by this run, used by a remaining version of any template, by a group or by a non-terminated
- * instance, or among the newest `keep` of our AMIs per template; a snapshot another remaining image
- * uses.
+ * instance or launch configuration, or among the newest `keep` of our AMIs per template; a snapshot
+ * another remaining image uses, or one whose AMI is gone but that is not yet `orphanAgeMinutes` old.
  */
 export function planCleanup(inventory: Inventory, options: PolicyOptions): CleanupPlan {
   const keep = Math.max(1, Math.floor(options.keep));
   const templates = new Map(inventory.templates.map((t) => [t.id, t]));
   const versions = new Map(inventory.versions.map((v) => [versionId(v.templateId, v.version), v]));
   const referenced = resolveReferences(inventory.references, templates);
+  const scope = selectionScope(inventory);
 
   const versionPlan = planVersions({ inventory, templates, referenced, keep });
   const deletedVersions = new Set(versionPlan.deletions.map((d) => d.id));
   const imagePlan = planImages({
     inventory,
+    scope,
     versions,
     referenced,
     deletedVersions,
@@ -104,11 +100,11 @@ export function planCleanup(inventory: Inventory, options: PolicyOptions): Clean
     runId: options.runId,
   });
   const snapshots = planSnapshots(inventory, imagePlan.deregistrations);
-  const instances = planOrphans(inventory, options);
+  const instances = planOrphans({ inventory, scope, options });
   return {
     versions: versionPlan.deletions,
     images: imagePlan.deregistrations,
-    snapshots,
+    snapshots: [...snapshots, ...planOrphanSnapshots({ inventory, scope, options })],
     instances,
     kept: [...versionPlan.kept, ...imagePlan.kept],
   };
@@ -167,7 +163,7 @@ function planVersions(input: {
   const kept: KeptItem[] = [];
   const scoped = new Set(input.inventory.scopedTemplateIds);
   const ours = input.inventory.versions
-    .filter((v) => scoped.has(v.templateId) && v.description.startsWith(VersionDescriptionPrefix))
+    .filter((v) => scoped.has(v.templateId) && isOurVersionDescription(v.description))
     .sort((a, b) => a.templateId.localeCompare(b.templateId) || b.version - a.version);
   const rank = new Map<string, number>();
   for (const version of ours) {
@@ -198,6 +194,7 @@ function planVersions(input: {
 
 function planImages(input: {
   inventory: Inventory;
+  scope: Scope;
   versions: ReadonlyMap<string, VersionInfo>;
   referenced: ReadonlyMap<string, Use[]>;
   deletedVersions: ReadonlySet<string>;
@@ -213,6 +210,12 @@ function planImages(input: {
     if (!imageId) continue;
     for (const use of uses) push(users, imageId, useText(use, id));
   }
+  for (const config of inventory.launchConfigurations) {
+    if (!config.imageId) continue;
+    for (const group of config.groups) {
+      push(users, config.imageId, `used by group ${group} (launch configuration ${config.name})`);
+    }
+  }
   for (const [id, version] of input.versions) {
     if (!version.imageId) continue;
     if (input.deletedVersions.has(id)) push(requires, version.imageId, id);
@@ -225,12 +228,10 @@ function planImages(input: {
   }
 
   const newest = newestImages(inventory.images, input.keep);
-  const selected = new Set(inventory.selectedGroups);
-  const scoped = new Set(inventory.scopedTemplateIds);
   const deregistrations: ImageDeregistration[] = [];
   const kept: KeptItem[] = [];
   const candidates = inventory.images
-    .filter((image) => inScope(image.tags, { groups: selected, templates: scoped }))
+    .filter((image) => inScope(image.tags, input.scope, image.id))
     .sort((a, b) => a.id.localeCompare(b.id));
   for (const image of candidates) {
     const reasons: string[] = [];
@@ -283,17 +284,6 @@ function isProtected(image: ImageInfo): boolean {
   return value !== '' && value !== 'disabled';
 }
 
-/** Whether a resource's Groups or LaunchTemplates tag names a selected group or a scoped template. */
-export function inScope(
-  tags: Readonly<Record<string, string>>,
-  scope: { groups: ReadonlySet<string>; templates: ReadonlySet<string> },
-): boolean {
-  return (
-    tagList(tags[Tags.LaunchTemplates]).some((id) => scope.templates.has(id)) ||
-    tagList(tags[Tags.Groups]).some((group) => scope.groups.has(group))
-  );
-}
-
 function planSnapshots(
   inventory: Inventory,
   deregistrations: readonly ImageDeregistration[],
@@ -318,11 +308,12 @@ function planSnapshots(
   return [...deletions.values()];
 }
 
-function planOrphans(inventory: Inventory, options: PolicyOptions): InstanceTermination[] {
-  const scope = {
-    groups: new Set(inventory.selectedGroups),
-    templates: new Set(inventory.scopedTemplateIds),
-  };
+function planOrphans(input: {
+  inventory: Inventory;
+  scope: Scope;
+  options: PolicyOptions;
+}): InstanceTermination[] {
+  const { inventory, scope, options } = input;
   const terminations: InstanceTermination[] = [];
   for (const instance of [...inventory.temporaryInstances].sort((a, b) => a.id.localeCompare(b.id))) {
     if (!isOurTemporaryInstance(instance) || !OrphanStates.has(instance.state)) continue;
@@ -339,6 +330,35 @@ function planOrphans(inventory: Inventory, options: PolicyOptions): InstanceTerm
     });
   }
   return terminations;
+}
+
+/**
+ * Our snapshots whose AMI is gone (a DeleteSnapshot that failed or was cancelled after its AMI was
+ * deregistered, a failed AMI that listed none): no image of the account uses them, they are complete,
+ * of another run and older than orphan-age, so no bake still in progress can be meant.
+ */
+function planOrphanSnapshots(input: {
+  inventory: Inventory;
+  scope: Scope;
+  options: PolicyOptions;
+}): SnapshotDeletion[] {
+  const { inventory, scope, options } = input;
+  const mapped = new Set(inventory.images.flatMap((image) => image.snapshotIds));
+  const deletions: SnapshotDeletion[] = [];
+  for (const snapshot of [...inventory.snapshots].sort((a, b) => a.id.localeCompare(b.id))) {
+    if (!isOurSnapshot(snapshot) || snapshot.state !== 'completed' || mapped.has(snapshot.id)) continue;
+    if ((inventory.snapshotUsers[snapshot.id] ?? []).length > 0) continue;
+    if (snapshot.tags[Tags.RunId] === options.runId || !inScope(snapshot.tags, scope)) continue;
+    if (snapshot.startedAt <= 0 || (options.now - snapshot.startedAt) / 60_000 <= options.orphanAgeMinutes)
+      continue;
+    const image = /\bami-[0-9a-f]+\b/.exec(snapshot.description)?.[0];
+    deletions.push({ id: snapshot.id, reason: `its AMI ${image ? `${image} ` : ''}is gone`, requires: [] });
+  }
+  return deletions;
+}
+
+function isOurSnapshot(snapshot: SnapshotInfo): boolean {
+  return snapshot.tags[Tags.Managed] === 'true' && snapshot.tags[Tags.Role] === Roles.Ami;
 }
 
 function isOurTemporaryInstance(instance: InstanceInfo): boolean {

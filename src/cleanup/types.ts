@@ -96,12 +96,34 @@ export interface InstanceInfo {
   tags: Readonly<Record<string, string>>;
 }
 
+/** One of our EBS snapshots (tagged by CreateImage), whatever became of its image. */
+export interface SnapshotInfo {
+  id: string;
+  /** pending, completed, error… */
+  state: string;
+  /** StartTime in milliseconds since the epoch (0 when unknown). */
+  startedAt: number;
+  tags: Readonly<Record<string, string>>;
+  /** `Created by CreateImage(i-…) for ami-…`: names the image it was made for. */
+  description: string;
+}
+
+/** A launch configuration some group uses, with the image it launches. */
+export interface LaunchConfigurationInfo {
+  name: string;
+  imageId: string | undefined;
+  /** The groups that use it. */
+  groups: string[];
+}
+
 /** Everything the policy needs, read from AWS in a few batched, paginated calls. */
 export interface Inventory {
   /** Names of the selected groups. */
   selectedGroups: string[];
   /** Ids of the launch templates the selected groups use. */
   scopedTemplateIds: string[];
+  /** The images the selected groups' own launch template settings resolve to now. */
+  selectedImages: string[];
   /** Every launch template in the account and region. */
   templates: TemplateInfo[];
   /**
@@ -117,6 +139,13 @@ export interface Inventory {
   instances: InstanceInfo[];
   /** Our temporary instances in any state but terminated. */
   temporaryInstances: InstanceInfo[];
-  /** For each snapshot of our AMIs: every image of this account whose mappings use it. */
+  /**
+   * For each snapshot of our AMIs in scope, and each of our in-scope snapshots that no AMI of ours
+   * maps: every image of this account whose mappings use it.
+   */
   snapshotUsers: Readonly<Record<string, string[]>>;
+  /** Our snapshots (Managed and Role `ami` tags), to find those whose AMI is gone. */
+  snapshots: SnapshotInfo[];
+  /** The launch configurations of every group that uses one, read when an AMI could go. */
+  launchConfigurations: LaunchConfigurationInfo[];
 }

@@ -14,7 +14,9 @@ import { fakeRuntime } from './fakes.js';
 
 const ec2 = mockClient(EC2Client);
 
-const awsError = (code: string, message: string): Error => Object.assign(new Error(message), { name: code });
+/** An error as the SDK throws it for an AWS answer: the code in `name`, and `$metadata`. */
+const awsError = (code: string, message: string): Error =>
+  Object.assign(new Error(message), { name: code, $metadata: { httpStatusCode: 400 } });
 
 /** 450 old versions of lt-a (the first 300 use ami-old, the rest ami-mid), two AMIs, three snapshots. */
 function bigPlan(): CleanupPlan {
@@ -162,6 +164,47 @@ describe('applyCleanup', () => {
     expect(report.failures).toEqual([
       { kind: 'instance', id: 'i-3', error: 'OperationNotPermitted: protected' },
     ]);
+  });
+
+  it('fails every id of a batch refused as a whole, without retrying them one by one', async () => {
+    const instances = [
+      { id: 'i-1', reason: 'orphan' },
+      { id: 'i-2', reason: 'orphan' },
+    ];
+    ec2.on(TerminateInstancesCommand).rejects(awsError('UnauthorizedOperation', 'not allowed'));
+    const report = await applyCleanup(
+      { versions: [], images: [], snapshots: [], kept: [], instances },
+      { dryRun: false },
+      fakeRuntime(),
+    );
+    expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(1);
+    expect(report.failures).toEqual([
+      { kind: 'instance', id: 'i-1', error: 'UnauthorizedOperation: not allowed' },
+      { kind: 'instance', id: 'i-2', error: 'UnauthorizedOperation: not allowed' },
+    ]);
+  });
+
+  it('deletes a snapshot whose AMI is already gone, and names a non-AWS error by its message only', async () => {
+    ec2.on(DeleteSnapshotCommand, { SnapshotId: 'snap-orphan' }).resolves({});
+    ec2.on(DeleteSnapshotCommand, { SnapshotId: 'snap-odd' }).rejects(new TypeError('socket hang up'));
+    const report = await applyCleanup(
+      {
+        versions: [],
+        images: [],
+        instances: [],
+        kept: [],
+        snapshots: [
+          { id: 'snap-orphan', reason: 'its AMI ami-1 is gone', requires: [] },
+          { id: 'snap-odd', reason: 'its AMI is gone', requires: [] },
+        ],
+      },
+      { dryRun: false },
+      fakeRuntime(),
+    );
+    expect(report.deleted).toEqual([
+      { kind: 'snapshot', id: 'snap-orphan', reason: 'its AMI ami-1 is gone', dryRun: false },
+    ]);
+    expect(report.failures).toEqual([{ kind: 'snapshot', id: 'snap-odd', error: 'socket hang up' }]);
   });
 
   it('changes nothing under dry-run and reports every would-be deletion', async () => {

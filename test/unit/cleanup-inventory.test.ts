@@ -1,22 +1,27 @@
 import {
   AutoScalingClient,
   DescribeAutoScalingGroupsCommand,
+  DescribeLaunchConfigurationsCommand,
   type AutoScalingGroup,
   type DescribeAutoScalingGroupsCommandInput,
+  type DescribeLaunchConfigurationsCommandInput,
 } from '@aws-sdk/client-auto-scaling';
 import {
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeLaunchTemplateVersionsCommand,
   DescribeLaunchTemplatesCommand,
+  DescribeSnapshotsCommand,
   EC2Client,
   type DescribeImagesCommandInput,
+  type DescribeSnapshotsCommandInput,
   type Image,
+  type Snapshot,
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { readInventory } from '../../src/cleanup/inventory.js';
-import { Tags } from '../../src/constants.js';
+import { Roles, Tags } from '../../src/constants.js';
 import { fakeRuntime } from './fakes.js';
 
 const ec2 = mockClient(EC2Client);
@@ -49,7 +54,17 @@ const mixed: AutoScalingGroup = {
 const other: AutoScalingGroup = {
   AutoScalingGroupName: 'other',
   LaunchTemplate: { LaunchTemplateId: 'lt-web', Version: '5' },
+  Tags: [{ Key: 'app', Value: 'shop' }],
 } as AutoScalingGroup;
+const legacy: AutoScalingGroup = {
+  AutoScalingGroupName: 'legacy',
+  LaunchConfigurationName: 'legacy-lc',
+  Tags: [
+    { Key: 'app', Value: 'shop' },
+    { Key: 'env', Value: 'old' },
+  ],
+} as AutoScalingGroup;
+const groups = [web, mixed, other, legacy];
 
 /** Serves `items` in pages of `size`, with NextToken = the next offset. */
 function pageOf<T>(items: T[], token: string | undefined, size: number): { items: T[]; next?: string } {
@@ -75,16 +90,37 @@ function image(n: number, templates: string): Image {
   };
 }
 
-function mockAccount(options: { ourImages: Image[] }): void {
+/** A snapshot CreateImage tagged for the given templates. */
+function ourSnapshot(id: string, templates: string): Snapshot {
+  return {
+    SnapshotId: id,
+    State: 'completed',
+    StartTime: new Date('2026-01-01T00:00:00Z'),
+    Description: `Created by CreateImage(i-1) for ami-gone from vol-1`,
+    Tags: [
+      { Key: Tags.Managed, Value: 'true' },
+      { Key: Tags.Role, Value: Roles.Ami },
+      { Key: Tags.LaunchTemplates, Value: templates },
+    ],
+  };
+}
+
+function mockAccount(options: { ourImages: Image[]; ourSnapshots?: Snapshot[] }): void {
   asg.on(DescribeAutoScalingGroupsCommand).callsFake((input: DescribeAutoScalingGroupsCommandInput) => {
-    if (input.AutoScalingGroupNames) {
-      const names = new Set(input.AutoScalingGroupNames);
-      return {
-        AutoScalingGroups: [web, mixed, other].filter((g) => names.has(g.AutoScalingGroupName ?? '')),
-      };
-    }
-    const page = pageOf([web, mixed, other], input.NextToken, 2);
+    const page = pageOf(groups, input.NextToken, 2);
     return { AutoScalingGroups: page.items, NextToken: page.next };
+  });
+  asg
+    .on(DescribeLaunchConfigurationsCommand)
+    .callsFake((input: DescribeLaunchConfigurationsCommandInput) => ({
+      LaunchConfigurations: (input.LaunchConfigurationNames ?? []).map((name) => ({
+        LaunchConfigurationName: name,
+        ImageId: 'ami-3',
+      })),
+    }));
+  ec2.on(DescribeSnapshotsCommand).callsFake((input: DescribeSnapshotsCommandInput) => {
+    const page = pageOf(options.ourSnapshots ?? [], input.NextToken, 2);
+    return { Snapshots: page.items, NextToken: page.next };
   });
   const templates = ['lt-web', 'lt-mixed', 'lt-ovr', 'lt-unrelated'].map((id, i) => ({
     LaunchTemplateId: id,
@@ -115,11 +151,14 @@ function mockAccount(options: { ourImages: Image[] }): void {
       const page = pageOf(options.ourImages, input.NextToken, 1000);
       return { Images: page.items, NextToken: page.next };
     }
-    // Snapshot users: each asked snapshot is used by its own image, snap-5 also by a user's image.
-    const images = (filter?.Values ?? []).map((snap) => ({
-      ImageId: `ami-${snap.slice(5)}`,
-      BlockDeviceMappings: [{ Ebs: { SnapshotId: snap } }],
-    }));
+    // Snapshot users: each asked snapshot is used by its own image, snap-5 also by a user's image;
+    // the orphans by none.
+    const images = (filter?.Values ?? [])
+      .filter((snap) => !snap.startsWith('snap-orphan'))
+      .map((snap) => ({
+        ImageId: `ami-${snap.slice(5)}`,
+        BlockDeviceMappings: [{ Ebs: { SnapshotId: snap } }],
+      }));
     if (filter?.Values?.includes('snap-5'))
       images.push({ ImageId: 'ami-users', BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-5' } }] });
     return { Images: images };
@@ -183,13 +222,17 @@ describe('readInventory', () => {
     expect(versionCalls.every((i) => i.MaxResults === 200)).toBe(true);
     expect(inv.versions.find((v) => v.templateId === 'lt-web' && v.version === 2)?.imageId).toBeUndefined();
     expect(inv.versions.find((v) => v.templateId === 'lt-web' && v.version === 1)?.description).toBe('');
-    expect(
-      asg
-        .commandCalls(DescribeAutoScalingGroupsCommand)
-        .filter((c) => !c.args[0].input.AutoScalingGroupNames),
-    ).toHaveLength(2);
-    // Nothing to ask about instances of images when no AMI is a candidate.
+    // The groups are described once, every page (the paginator reuses its input object, so the
+    // calls are counted), and the selection picked from them.
+    const groupCalls = asg.commandCalls(DescribeAutoScalingGroupsCommand).map((c) => c.args[0].input);
+    expect(groupCalls).toHaveLength(2);
+    expect(groupCalls.every((i) => !i.AutoScalingGroupNames && !i.Filters && i.MaxRecords === 100)).toBe(
+      true,
+    );
+    // Nothing to ask about instances, images or launch configurations when no AMI is a candidate.
     expect(ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(1);
+    expect(asg.commandCalls(DescribeLaunchConfigurationsCommand)).toHaveLength(0);
+    expect(inv.launchConfigurations).toEqual([]);
   });
 
   it('reads every template when an AMI may go, and batches the image and snapshot lookups by 200', async () => {
@@ -197,7 +240,14 @@ describe('readInventory', () => {
       image(i + 1, i % 2 ? 'lt-web' : 'lt-elsewhere,lt-web'),
     );
     ours.push(image(999, 'lt-unrelated'));
-    mockAccount({ ourImages: ours });
+    mockAccount({
+      ourImages: ours,
+      ourSnapshots: [
+        ourSnapshot('snap-1', 'lt-web'),
+        ourSnapshot('snap-orphan', 'lt-web'),
+        ourSnapshot('snap-orphan-elsewhere', 'lt-unrelated'),
+      ],
+    });
     const inv = await readInventory({ selection: { names: ['web'], tags: [] } }, fakeRuntime());
 
     expect(inv.images).toHaveLength(251);
@@ -232,10 +282,80 @@ describe('readInventory', () => {
       .commandCalls(DescribeImagesCommand)
       .map((c) => c.args[0].input)
       .filter((i) => i.Filters?.[0]?.Name === 'block-device-mapping.snapshot-id');
-    expect(snapshotCalls.map((i) => i.Filters?.[0]?.Values?.length)).toEqual([200, 50]);
+    // 250 snapshots of candidates, and the one unmapped snapshot of ours in scope.
+    expect(snapshotCalls.map((i) => i.Filters?.[0]?.Values?.length)).toEqual([200, 51]);
     expect(snapshotCalls.every((i) => i.Owners?.[0] === 'self')).toBe(true);
     expect(inv.snapshotUsers['snap-5']).toEqual(['ami-5', 'ami-users']);
     expect(inv.snapshotUsers['snap-999']).toBeUndefined();
+    expect(inv.snapshotUsers['snap-orphan']).toBeUndefined();
+
+    // Our snapshots by tag, every page; those behind our AMIs or out of scope are left out.
+    const snapshotPages = ec2.commandCalls(DescribeSnapshotsCommand).map((c) => c.args[0].input);
+    expect(snapshotPages).toHaveLength(2);
+    expect(snapshotPages[0]).toMatchObject({
+      OwnerIds: ['self'],
+      MaxResults: 1000,
+      Filters: [
+        { Name: `tag:${Tags.Managed}`, Values: ['true'] },
+        { Name: `tag:${Tags.Role}`, Values: [Roles.Ami] },
+      ],
+    });
+    expect(inv.snapshots).toEqual([
+      {
+        id: 'snap-orphan',
+        state: 'completed',
+        startedAt: Date.parse('2026-01-01T00:00:00Z'),
+        tags: { [Tags.Managed]: 'true', [Tags.Role]: Roles.Ami, [Tags.LaunchTemplates]: 'lt-web' },
+        description: 'Created by CreateImage(i-1) for ami-gone from vol-1',
+      },
+    ]);
+
+    // An AMI may go: the launch configurations of every group that has one are read.
+    expect(
+      asg
+        .commandCalls(DescribeLaunchConfigurationsCommand)
+        .map((c) => c.args[0].input.LaunchConfigurationNames),
+    ).toEqual([['legacy-lc']]);
+    expect(inv.launchConfigurations).toEqual([{ name: 'legacy-lc', imageId: 'ami-3', groups: ['legacy'] }]);
+  });
+
+  it('picks the selection from all groups: every tag must match, and a missing name is an error', async () => {
+    mockAccount({ ourImages: [] });
+    let inv = await readInventory(
+      { selection: { names: [], tags: [{ key: 'app', value: 'shop' }] } },
+      fakeRuntime(),
+    );
+    expect(inv.selectedGroups).toEqual(['legacy', 'other']);
+    inv = await readInventory(
+      {
+        selection: {
+          names: [],
+          tags: [
+            { key: 'app', value: 'shop' },
+            { key: 'env', value: 'old' },
+          ],
+        },
+      },
+      fakeRuntime(),
+    );
+    expect(inv.selectedGroups).toEqual(['legacy']);
+    expect(inv.scopedTemplateIds).toEqual([]);
+    inv = await readInventory(
+      { selection: { names: ['web', 'other'], tags: [{ key: 'app', value: 'shop' }] } },
+      fakeRuntime(),
+    );
+    expect(inv.selectedGroups).toEqual(['other']);
+    await expect(
+      readInventory({ selection: { names: ['web', 'typo'], tags: [] } }, fakeRuntime()),
+    ).rejects.toThrow('Auto Scaling group(s) not found: typo');
+  });
+
+  it('gives the images the selected groups use now, for the scope of cut tag lists', async () => {
+    mockAccount({ ourImages: [] });
+    const inv = await readInventory({ selection: { names: ['web', 'mixed'], tags: [] } }, fakeRuntime());
+    // web follows $Latest of lt-web (version 3 → ami-2), mixed $Default of lt-mixed (version 1 → ami-0);
+    // the version an instance was launched from is not the group's setting.
+    expect(inv.selectedImages).toEqual(['ami-0', 'ami-2']);
   });
 
   it('names what it was reading when AWS refuses', async () => {

@@ -6,11 +6,13 @@ import {
   type CleanupPlan,
   type PolicyOptions,
 } from '../../src/cleanup/policy.js';
+import { isTruncated, tagList } from '../../src/cleanup/scope.js';
 import type {
   GroupReference,
   ImageInfo,
   InstanceInfo,
   Inventory,
+  SnapshotInfo,
   TemplateInfo,
   VersionInfo,
 } from '../../src/cleanup/types.js';
@@ -36,7 +38,7 @@ function versions(
       templateId,
       version: n,
       imageId: image(n),
-      description: foreign.includes(n) ? 'made by hand' : `asg-rolling run ${n}`,
+      description: foreign.includes(n) ? 'made by hand' : `asg-rolling run r${n} commit abc1234`,
     });
   }
   return list;
@@ -67,6 +69,7 @@ function inventory(partial: Partial<Inventory>): Inventory {
   return {
     selectedGroups: ['web'],
     scopedTemplateIds: ['lt-a'],
+    selectedImages: [],
     templates: [],
     versions: [],
     references: [],
@@ -74,6 +77,8 @@ function inventory(partial: Partial<Inventory>): Inventory {
     instances: [],
     temporaryInstances: [],
     snapshotUsers: {},
+    snapshots: [],
+    launchConfigurations: [],
     ...partial,
   };
 }
@@ -159,6 +164,31 @@ describe('planCleanup: launch template versions', () => {
     expect(plan.versions.find((v) => v.id === 'lt-a:3')?.reason).toMatch(/older than the newest 2/);
   });
 
+  it('knows our versions by the exact description the pipeline writes, not by a prefix', () => {
+    const described = (description: string, version: number): VersionInfo => ({
+      templateId: 'lt-a',
+      version,
+      imageId: undefined,
+      description,
+    });
+    const plan = planCleanup(
+      inventory({
+        templates: [template('lt-a', 1, 9)],
+        versions: [
+          described('asg-rolling run 41-1 commit abc1234', 2),
+          described('asg-rolling-manual', 3),
+          described('asg-rolling manual fix', 4),
+          described('asg-rolling run 41-2', 5),
+          described('asg-rolling run 42-1 commit local', 6),
+          ...versions('lt-a', [7, 9], () => undefined),
+        ],
+      }),
+      OPTIONS,
+    );
+    // 7 is ours too; 8 and 9 are the newest two.
+    expect(ids(plan.versions)).toEqual(['lt-a:2', 'lt-a:6', 'lt-a:7']);
+  });
+
   it('touches nothing of a template it cannot describe', () => {
     const plan = planCleanup(inventory({ versions: versions('lt-a', [1, 10], () => undefined) }), OPTIONS);
     expect(plan.versions).toEqual([]);
@@ -232,6 +262,7 @@ describe('planCleanup: AMIs', () => {
     image: ImageInfo;
     instances?: InstanceInfo[];
     refs?: GroupReference[];
+    configs?: Inventory['launchConfigurations'];
     reason: RegExp;
   }>([
     {
@@ -263,7 +294,17 @@ describe('planCleanup: AMIs', () => {
       reason:
         /^used by group api \(LaunchTemplate, \$Default → lt-a:2\); used by launch template version lt-a:2$/,
     },
-  ])('keeps $name', ({ image, instances, refs, reason }) => {
+    {
+      name: 'a launch configuration of any group',
+      image: ami('ami-x', 500, inScope),
+      configs: [
+        { name: 'legacy-lc', imageId: 'ami-x', groups: ['legacy', 'batch'] },
+        { name: 'other-lc', imageId: undefined, groups: ['x'] },
+      ],
+      reason:
+        /^used by group legacy \(launch configuration legacy-lc\); used by group batch \(launch configuration legacy-lc\)$/,
+    },
+  ])('keeps $name', ({ image, instances, refs, configs, reason }) => {
     const plan = planCleanup(
       inventory({
         templates: [template('lt-a', refs ? 2 : 9, 9)],
@@ -271,6 +312,7 @@ describe('planCleanup: AMIs', () => {
         references: refs ?? [],
         images: [image, ami('ami-new', 5, inScope)],
         instances: instances ?? [],
+        launchConfigurations: configs ?? [],
       }),
       { ...OPTIONS, keep: 1 },
     );
@@ -348,6 +390,131 @@ describe('planCleanup: snapshots', () => {
         requires: ['ami-1', 'ami-2'],
       },
     ]);
+  });
+});
+
+describe('planCleanup: snapshots whose AMI is gone', () => {
+  const snapshot = (id: string, extra: Partial<SnapshotInfo> & { tags?: Record<string, string> } = {}) => ({
+    id,
+    state: 'completed',
+    startedAt: minutesAgo(1000),
+    description: 'Created by CreateImage(i-0abc) for ami-0dead01 from vol-1',
+    ...extra,
+    tags: {
+      [Tags.Managed]: 'true',
+      [Tags.Role]: Roles.Ami,
+      [Tags.RunId]: 'run-old',
+      [Tags.LaunchTemplates]: 'lt-a',
+      ...extra.tags,
+    },
+  });
+
+  it.each<{ name: string; snap: SnapshotInfo; deleted: boolean }>([
+    { name: 'old, unused, of another run', snap: snapshot('snap-1'), deleted: true },
+    { name: 'still pending', snap: snapshot('snap-1', { state: 'pending' }), deleted: false },
+    { name: 'of this run', snap: snapshot('snap-1', { tags: { [Tags.RunId]: 'run-now' } }), deleted: false },
+    {
+      name: 'younger than orphan-age',
+      snap: snapshot('snap-1', { startedAt: minutesAgo(300) }),
+      deleted: false,
+    },
+    { name: 'of unknown age', snap: snapshot('snap-1', { startedAt: 0 }), deleted: false },
+    {
+      name: 'of another template',
+      snap: snapshot('snap-1', { tags: { [Tags.LaunchTemplates]: 'lt-z' } }),
+      deleted: false,
+    },
+    {
+      name: 'not made by CreateImage',
+      snap: snapshot('snap-1', { tags: { [Tags.Role]: 'x' } }),
+      deleted: false,
+    },
+    { name: 'used by a user image', snap: snapshot('snap-used'), deleted: false },
+    { name: 'behind one of our AMIs', snap: snapshot('snap-mapped'), deleted: false },
+  ])('$name → deleted: $deleted', ({ snap, deleted }) => {
+    const plan = planCleanup(
+      inventory({
+        snapshots: [snap],
+        snapshotUsers: { 'snap-used': ['ami-users'] },
+        images: [ami('ami-mapped', 5, { [Tags.LaunchTemplates]: 'lt-a' }, { snapshotIds: ['snap-mapped'] })],
+      }),
+      OPTIONS,
+    );
+    expect(plan.snapshots).toEqual(
+      deleted ? [{ id: 'snap-1', reason: 'its AMI ami-0dead01 is gone', requires: [] }] : [],
+    );
+  });
+
+  it('says only that the AMI is gone when the description names none', () => {
+    const plan = planCleanup(inventory({ snapshots: [snapshot('snap-1', { description: '' })] }), OPTIONS);
+    expect(plan.snapshots.map((s) => s.reason)).toEqual(['its AMI is gone']);
+  });
+});
+
+describe('planCleanup: tag lists cut at 256 characters', () => {
+  it('reads the cut marker as no name, and knows the list is incomplete', () => {
+    expect(tagList('lt-1,lt-2,...')).toEqual(['lt-1', 'lt-2']);
+    expect(isTruncated('lt-1,lt-2,...')).toBe(true);
+    expect(isTruncated('lt-1,lt-2')).toBe(false);
+    expect(isTruncated(undefined)).toBe(false);
+  });
+
+  it("scopes a cut list by the selected groups' image line: back through our AMIs, and their next bakes", () => {
+    const cut = (source: string) => ({
+      [Tags.LaunchTemplates]: 'lt-x1,lt-x2,...',
+      [Tags.Groups]: 'g1,g2,...',
+      [Tags.SourceImage]: source,
+    });
+    const images = [
+      ami('ami-1', 500, cut('ami-base')),
+      ami('ami-2', 400, cut('ami-1')),
+      ami('ami-3', 300, cut('ami-2')),
+      // A newer bake for the same groups, not rolled out.
+      ami('ami-4', 200, cut('ami-3')),
+      // Another app's cut AMIs from the same public base image, and an uncut one off our line.
+      ami('ami-5', 450, cut('ami-base')),
+      ami('ami-6', 350, cut('ami-5')),
+      ami('ami-7', 450, { [Tags.LaunchTemplates]: 'lt-z', [Tags.SourceImage]: 'ami-2' }),
+    ];
+    const plan = planCleanup(
+      inventory({
+        selectedImages: ['ami-3'],
+        templates: [template('lt-a', 1, 1)],
+        versions: [{ templateId: 'lt-a', version: 1, imageId: 'ami-3', description: 'by hand' }],
+        references: [ref('web', 'lt-a', '$Default')],
+        images,
+      }),
+      { ...OPTIONS, keep: 1 },
+    );
+    expect(ids(plan.images)).toEqual(['ami-1', 'ami-2']);
+    expect(keptReason(plan, 'ami-3')).toMatch(/^used by group web/);
+    expect(keptReason(plan, 'ami-4')).toBe('one of the newest 1 AMIs for lt-x1, lt-x2');
+    for (const other of ['ami-5', 'ami-6', 'ami-7']) expect(keptReason(plan, other)).toBeUndefined();
+  });
+
+  it('terminates an orphan with a cut list when it was launched from an image on the line', () => {
+    const orphan = (id: string, source: string): InstanceInfo => ({
+      id,
+      imageId: source,
+      state: 'running',
+      launchedAt: minutesAgo(1000),
+      tags: {
+        [Tags.Managed]: 'true',
+        [Tags.Role]: Roles.TemporaryInstance,
+        [Tags.RunId]: 'run-old',
+        [Tags.Groups]: 'g1,...',
+        [Tags.LaunchTemplates]: 'lt-x1,...',
+        [Tags.SourceImage]: source,
+      },
+    });
+    const plan = planCleanup(
+      inventory({
+        selectedImages: ['ami-3'],
+        temporaryInstances: [orphan('i-ours', 'ami-3'), orphan('i-theirs', 'ami-9')],
+      }),
+      OPTIONS,
+    );
+    expect(ids(plan.instances)).toEqual(['i-ours']);
   });
 });
 

@@ -1,5 +1,6 @@
 import {
   DescribeAutoScalingGroupsCommand,
+  DescribeLaunchConfigurationsCommand,
   StartInstanceRefreshCommand,
   UpdateAutoScalingGroupCommand,
   type AutoScalingGroup,
@@ -242,5 +243,39 @@ describe('UpdateAutoScalingGroup during an Instance Refresh', () => {
     const after = await describeGroup('shop-asg-1');
     expect(after.LaunchTemplate?.Version).toBe('$Latest');
     expect(memberIds(after)).toEqual(memberIds(refreshed));
+  });
+});
+
+describe('DescribeLaunchConfigurations', () => {
+  it('describes seeded launch configurations with their image, by name and in pages', async () => {
+    sim.seed({
+      launchConfigurations: ['lc-a', 'lc-b', 'lc-c'].map((name) => ({ name, imageName: 'shop-new' })),
+      groups: [{ name: 'legacy', launchConfigurationName: 'lc-a', desiredCapacity: 1 }],
+    });
+    const group = await describeGroup('legacy');
+    expect(group.LaunchConfigurationName).toBe('lc-a');
+    expect(group.Instances).toEqual([]);
+
+    const named = await asg.send(
+      new DescribeLaunchConfigurationsCommand({ LaunchConfigurationNames: ['lc-a', 'lc-unknown'] }),
+    );
+    expect(named.LaunchConfigurations?.map((lc) => [lc.LaunchConfigurationName, lc.ImageId])).toEqual([
+      ['lc-a', seeded.images['shop-new']],
+    ]);
+
+    const first = await asg.send(new DescribeLaunchConfigurationsCommand({ MaxRecords: 2 }));
+    expect(first.LaunchConfigurations).toHaveLength(2);
+    const second = await asg.send(
+      new DescribeLaunchConfigurationsCommand({ MaxRecords: 2, NextToken: first.NextToken }),
+    );
+    expect(second.LaunchConfigurations?.map((lc) => lc.LaunchConfigurationName)).toEqual(['lc-c']);
+    expect(second.NextToken).toBeUndefined();
+
+    const tooMany = Array.from({ length: 51 }, (_, i) => `lc-${i}`);
+    expect(
+      await rejection(
+        asg.send(new DescribeLaunchConfigurationsCommand({ LaunchConfigurationNames: tooMany })),
+      ),
+    ).toMatchObject({ name: 'ValidationError' });
   });
 });

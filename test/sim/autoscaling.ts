@@ -1,6 +1,6 @@
 // Auto Scaling actions: groups (Create/Update/Delete/DescribeAutoScalingGroups; an update's launch
-// template or MixedInstancesPolicy as AWS applies and describes it) and Instance Refresh
-// (Start/Describe/Cancel/RollbackInstanceRefresh).
+// template or MixedInstancesPolicy as AWS applies and describes it), DescribeLaunchConfigurations and
+// Instance Refresh (Start/Describe/Cancel/RollbackInstanceRefresh).
 import type {
   AutoScalingGroup,
   AutoScalingGroupNamesType,
@@ -13,6 +13,8 @@ import type {
   LaunchTemplateSpecification,
   MixedInstancesPolicy,
   DescribeInstanceRefreshesType,
+  LaunchConfigurationNamesType,
+  LaunchConfigurationsType,
   RollbackInstanceRefreshAnswer,
   RollbackInstanceRefreshType,
   StartInstanceRefreshAnswer,
@@ -131,6 +133,26 @@ const describeGroups = op((input: AutoScalingGroupNamesType, world: World): Auto
   });
   return { AutoScalingGroups: page, NextToken: next };
 });
+
+const describeLaunchConfigurations = op(
+  (input: LaunchConfigurationNamesType, world: World): LaunchConfigurationsType => {
+    const names = input.LaunchConfigurationNames ?? [];
+    if (names.length > 50)
+      throw validation(
+        `1 validation error detected: Value at 'launchConfigurationNames' failed to satisfy constraint: Member must have length less than or equal to 50`,
+      );
+    // Unknown names are silently absent, as in AWS.
+    const all = names.length
+      ? names.flatMap((n) => world.state.launchConfigurations.get(n) ?? [])
+      : [...world.state.launchConfigurations.values()];
+    const { page, next } = paginate(all, {
+      token: input.NextToken,
+      max: checkMaxRecords(input.MaxRecords),
+      invalidTokenCode: 'InvalidNextToken',
+    });
+    return { LaunchConfigurations: page, NextToken: next };
+  },
+);
 
 /**
  * The launch template spec as AWS stores and describes it: id and name both filled in, the version
@@ -344,6 +366,7 @@ const rollbackRefresh = op(
 
 export const autoscalingHandlers: Record<string, Handler> = {
   DescribeAutoScalingGroups: describeGroups,
+  DescribeLaunchConfigurations: describeLaunchConfigurations,
   CreateAutoScalingGroup: op(
     (input: CreateAutoScalingGroupType, world: World): void => void createGroup(world, input),
   ),

@@ -50,9 +50,16 @@ export interface FixtureGroup {
   tags?: Tags;
 }
 
+export interface FixtureLaunchConfiguration {
+  name: string;
+  /** The image with this name (this seed's, else any seeded earlier) or this id as ImageId. */
+  imageName?: string;
+}
+
 export interface Fixture {
   images?: FixtureImage[];
   launchTemplates?: FixtureTemplate[];
+  launchConfigurations?: FixtureLaunchConfiguration[];
   groups?: FixtureGroup[];
 }
 
@@ -102,6 +109,19 @@ export function seed(world: World, fixture: Fixture): SeedResult {
     }
     setDefault(record, lt.defaultVersion ?? 1);
     result.launchTemplates[lt.name] = id;
+  }
+  for (const lc of fixture.launchConfigurations ?? []) {
+    const image = lc.imageName
+      ? [...world.state.images.values()].find((i) => i.Name === lc.imageName || i.ImageId === lc.imageName)
+      : undefined;
+    const imageId = lc.imageName ? (result.images[lc.imageName] ?? image?.ImageId) : undefined;
+    world.state.launchConfigurations.set(lc.name, {
+      LaunchConfigurationName: lc.name,
+      LaunchConfigurationARN: `arn:aws:autoscaling:${world.state.region}:${world.state.accountId}:launchConfiguration:${world.state.uuid()}:launchConfigurationName/${lc.name}`,
+      ImageId: imageId,
+      InstanceType: 't3.micro',
+      CreatedTime: world.clock.now(),
+    });
   }
   for (const g of fixture.groups ?? []) {
     const spec = g.launchTemplate

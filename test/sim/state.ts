@@ -3,7 +3,7 @@
 // the *Record wrappers.
 import { randomUUID } from 'node:crypto';
 
-import type { AutoScalingGroup, InstanceRefresh } from '@aws-sdk/client-auto-scaling';
+import type { AutoScalingGroup, InstanceRefresh, LaunchConfiguration } from '@aws-sdk/client-auto-scaling';
 import type { Image, Instance, LaunchTemplate, LaunchTemplateVersion, Snapshot } from '@aws-sdk/client-ec2';
 
 export interface InstanceRecord {
@@ -44,6 +44,8 @@ export class State {
   snapshots = new Map<string, Snapshot>();
   templates = new Map<string, TemplateRecord>();
   groups = new Map<string, AutoScalingGroup>();
+  /** Launch configurations by name: only described (groups on one launch nothing). */
+  launchConfigurations = new Map<string, LaunchConfiguration>();
   refreshes = new Map<string, RefreshRecord>();
   private counter = 0;
   private addressCount = 0;

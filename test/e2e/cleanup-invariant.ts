@@ -2,6 +2,7 @@
 import {
   AutoScalingClient,
   paginateDescribeAutoScalingGroups,
+  paginateDescribeLaunchConfigurations,
   type LaunchTemplateSpecification,
 } from '@aws-sdk/client-auto-scaling';
 import {
@@ -48,8 +49,9 @@ export async function existingImages(ec2: EC2Client): Promise<Set<string>> {
 
 /**
  * The safety invariant, checked with plain SDK calls independent of the code under test: every image
- * referenced by a group's resolved version, by any remaining version or by a non-terminated instance,
- * and existing before the run, still exists; so does every snapshot of every remaining image.
+ * referenced by a group's resolved version, by any remaining version, by a launch configuration or by
+ * a non-terminated instance, and existing before the run, still exists; so does every snapshot of
+ * every remaining image.
  */
 export async function assertNothingInUseLost(
   clients: { ec2: EC2Client; autoScaling: AutoScalingClient },
@@ -104,6 +106,8 @@ export async function assertNothingInUseLost(
   for await (const page of paginateDescribeAutoScalingGroups({ client: autoScaling }, {})) {
     for (const g of page.AutoScalingGroups ?? []) {
       const spec = g.LaunchTemplate ?? g.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
+      // A group on a launch configuration: its image is checked with the launch configurations.
+      if (!spec) continue;
       const image = resolve(spec);
       // A group's version itself must survive too.
       expect(image, `group ${g.AutoScalingGroupName} lost its launch template version`).not.toMatch(
@@ -111,6 +115,10 @@ export async function assertNothingInUseLost(
       );
       if (image) referenced.push([image, `group ${g.AutoScalingGroupName}`]);
     }
+  }
+  for await (const page of paginateDescribeLaunchConfigurations({ client: autoScaling }, {})) {
+    for (const lc of page.LaunchConfigurations ?? [])
+      referenced.push([lc.ImageId ?? '', `launch configuration ${lc.LaunchConfigurationName}`]);
   }
   const live = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
   for await (const page of paginateDescribeInstances(

@@ -6,6 +6,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import {
   CreateTagsCommand,
   DeregisterImageCommand,
+  DescribeSnapshotsCommand,
   EC2Client,
   EnableImageDeregistrationProtectionCommand,
   RunInstancesCommand,
@@ -52,7 +53,7 @@ const minutesAgo = (m: number): string => new Date(Date.now() - m * 60_000).toIS
 
 /** Versions as we make them, each using the named image. */
 const ours = (...images: string[]) =>
-  images.map((imageName, i) => ({ imageName, description: `asg-rolling r${i}` }));
+  images.map((imageName, i) => ({ imageName, description: `asg-rolling run r${i} commit abc1234` }));
 
 /** Marks a seeded image as one of our AMIs for the given templates, made `age` minutes ago. */
 async function markOurs(
@@ -329,6 +330,81 @@ describe('cleanup against the simulator', () => {
     expect(report.kept.some((k) => k.id === s.images.manual || k.id === foreign)).toBe(false);
   });
 
+  it('keeps an AMI only a launch configuration of a group outside the selection uses', async () => {
+    const s = sim.seed({
+      images: ['base', 'l1', 'l2', 'l3'].map((name) => ({ name })),
+      launchTemplates: [
+        {
+          name: 'lt-web',
+          versions: [{ imageName: 'base', description: 'initial' }, ...ours('l1', 'l2', 'l3')],
+        },
+      ],
+      launchConfigurations: [{ name: 'legacy-lc', imageName: 'l1' }],
+      groups: [
+        { name: 'web', launchTemplate: { name: 'lt-web', version: '$Latest' }, desiredCapacity: 1 },
+        { name: 'legacy', launchConfigurationName: 'legacy-lc', desiredCapacity: 0 },
+      ],
+    });
+    const web = s.launchTemplates['lt-web'];
+    const [l1, l2, l3] = await Promise.all(
+      ['l1', 'l2', 'l3'].map((n, i) => markOurs(s, n, { templates: ['lt-web'], age: 500 - 100 * i })),
+    );
+
+    const report = await cycle({ selection: { names: ['web'], tags: [] } });
+
+    expect(ids(report, 'launch-template-version')).toEqual([`${web}:2`, `${web}:3`]);
+    expect(ids(report, 'ami')).toEqual([l2]);
+    expect(kept(report, l1)).toBe('used by group legacy (launch configuration legacy-lc)');
+    expect(kept(report, l3)).toMatch(/^used by group web/);
+    expect(sim.calls.some((c) => c.action === 'DescribeLaunchConfigurations')).toBe(true);
+  });
+
+  it('deletes a snapshot of ours whose AMI is gone, once it is older than orphan-age', async () => {
+    const s = sim.seed({
+      images: ['base', 'o1', 'o2', 'o3', 'o4'].map((name) => ({ name })),
+      launchTemplates: [{ name: 'lt-web', versions: [{ imageName: 'base', description: 'initial' }] }],
+      groups: [{ name: 'web', launchTemplate: { name: 'lt-web', version: '$Latest' }, desiredCapacity: 1 }],
+    });
+    const lt = s.launchTemplates['lt-web'] ?? '';
+    /** An AMI's snapshot as CreateImage tags it; then the AMI is deregistered, the snapshot left. */
+    const orphan = async (
+      image: string,
+      runId: string,
+      ageMinutes: number,
+      templates = lt,
+    ): Promise<string> => {
+      const imageId = s.images[image] ?? '';
+      const snapshotId = sim.state.images.get(imageId)?.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId ?? '';
+      await ec2.send(
+        new CreateTagsCommand({
+          Resources: [snapshotId],
+          Tags: [
+            { Key: Tags.Managed, Value: 'true' },
+            { Key: Tags.Role, Value: Roles.Ami },
+            { Key: Tags.RunId, Value: runId },
+            { Key: Tags.LaunchTemplates, Value: templates },
+          ],
+        }),
+      );
+      sim.state.snapshots.get(snapshotId)!.StartTime = new Date(Date.now() - ageMinutes * 60_000);
+      await ec2.send(new DeregisterImageCommand({ ImageId: imageId }));
+      return snapshotId;
+    };
+    const old = await orphan('o1', 'run-old', 500);
+    const mine = await orphan('o2', RUN, 500);
+    const young = await orphan('o3', 'run-old', 30);
+    const elsewhere = await orphan('o4', 'run-old', 500, 'lt-0other00000000000');
+
+    const report = await cycle({ selection: { names: ['web'], tags: [] } });
+
+    expect(ids(report, 'snapshot')).toEqual([old]);
+    expect(report.deleted.find((d) => d.id === old)?.reason).toBe(`its AMI ${s.images.o1} is gone`);
+    const left = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
+    const leftIds = new Set(left.Snapshots?.map((snap) => snap.SnapshotId));
+    expect(leftIds.has(old)).toBe(false);
+    for (const id of [mine, young, elsewhere]) expect(leftIds.has(id)).toBe(true);
+  });
+
   it('deletes 450 old versions in calls of at most 200', async () => {
     const s = sim.seed({
       images: ['e1', 'e2', 'e3', 'e4'].map((name) => ({ name })),
@@ -337,7 +413,7 @@ describe('cleanup against the simulator', () => {
           name: 'lt-web',
           versions: Array.from({ length: 450 }, (_, i) => ({
             imageName: `e${Math.floor(i / 150) + 1}`,
-            description: `asg-rolling r${i}`,
+            description: `asg-rolling run r${i} commit abc1234`,
           })),
         },
       ],
@@ -371,7 +447,7 @@ describe('cleanup against the simulator', () => {
           name: 'lt-web',
           versions: Array.from({ length: 450 }, (_, i) => ({
             imageName: 'e1',
-            description: `asg-rolling r${i}`,
+            description: `asg-rolling run r${i} commit abc1234`,
           })),
         },
       ],

@@ -19,9 +19,18 @@ export interface WaitOptions<T> {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * What a Describe cycle found: an item per id it saw, or an Error for an id whose own request failed
+ * (a refresh is described group by group, so one group's failure concerns only its waiters).
+ */
+export type Described<T> = ReadonlyMap<string, T | Error>;
+
 export interface BatchPollerOptions<T> {
-  /** Describes the given ids in as few calls as possible; ids it does not return are "not yet". */
-  readonly describe: (ids: readonly string[]) => Promise<ReadonlyMap<string, T>>;
+  /**
+   * Describes the given ids in as few calls as possible; ids it does not return are "not yet". It
+   * throws when the whole cycle failed, and maps an id to an Error when only that id's request did.
+   */
+  readonly describe: (ids: readonly string[]) => Promise<Described<T>>;
   /**
    * Pause between Describe cycles; a function of the ids waited for when the cost of a cycle grows
    * with them (Instance Refreshes: one request per group).
@@ -29,7 +38,7 @@ export interface BatchPollerOptions<T> {
   readonly intervalMs: number | ((ids: readonly string[]) => number);
   readonly clock: Clock;
   readonly log: Logger;
-  /** Consecutive failed Describe cycles after which every waiter fails. */
+  /** Consecutive failed Describes of an id (its own request or the whole cycle) after which its waiters fail. */
   readonly maxConsecutiveErrors?: number;
 }
 
@@ -45,6 +54,8 @@ interface Waiter<T> {
 export class BatchPoller<T> {
   private readonly waiters = new Set<Waiter<T>>();
   private running = false;
+  /** Consecutive failed Describes per id, reset when the id is described again. */
+  private readonly errors = new Map<string, number>();
   /** Describe calls made, for tests and the benchmark. */
   cycles = 0;
 
@@ -82,33 +93,71 @@ export class BatchPoller<T> {
 
   private async loop(): Promise<void> {
     this.running = true;
-    let errors = 0;
     const maxErrors = this.options.maxConsecutiveErrors ?? 5;
+    let cycleErrors = 0;
     try {
       while (this.waiters.size > 0) {
         await this.options.clock.sleep(this.interval());
         if (this.waiters.size === 0) break;
         const current = [...this.waiters];
-        let described: ReadonlyMap<string, T>;
+        const ids = [...new Set(current.map((w) => w.id))];
+        let described: Described<T>;
         try {
           this.cycles += 1;
-          described = await this.options.describe([...new Set(current.map((w) => w.id))]);
-          errors = 0;
+          described = await this.options.describe(ids);
+          cycleErrors = 0;
         } catch (error) {
-          errors += 1;
-          this.options.log.warning(`Polling failed (${errors}/${maxErrors}): ${errorMessage(error)}`);
-          if (errors >= maxErrors) {
-            for (const waiter of current)
-              this.settle(waiter, new Error(`Could not poll ${waiter.options.what}: ${errorMessage(error)}`));
-          } else {
-            this.expire(current);
-          }
-          continue;
+          cycleErrors += 1;
+          this.options.log.warning(`Polling failed (${cycleErrors}/${maxErrors}): ${errorMessage(error)}`);
+          const failed = new Error(errorMessage(error), { cause: error });
+          described = new Map(ids.map((id) => [id, failed]));
         }
-        for (const waiter of current) this.check(waiter, described.get(waiter.id));
+        // Ids counted this cycle: several waiters may share one id, a cycle counts once per id.
+        const counted = new Set<string>();
+        for (const waiter of current) {
+          const item = described.get(waiter.id);
+          if (item instanceof Error)
+            this.failedDescribe({ waiter, error: item, counted, logEach: cycleErrors === 0 });
+          else {
+            this.errors.delete(waiter.id);
+            this.check(waiter, item);
+          }
+        }
       }
     } finally {
       this.running = false;
+      this.errors.clear();
+    }
+  }
+
+  /**
+   * One more failed Describe of the waiter's id: after too many in a row its waiters fail, the other
+   * ids' waiters go on. A failure of the id's own request is logged here; a whole cycle's, above.
+   */
+  private failedDescribe(args: {
+    readonly waiter: Waiter<T>;
+    readonly error: Error;
+    readonly counted: Set<string>;
+    readonly logEach: boolean;
+  }): void {
+    const { waiter, error, counted } = args;
+    const maxErrors = this.options.maxConsecutiveErrors ?? 5;
+    if (!counted.has(waiter.id)) {
+      counted.add(waiter.id);
+      const count = (this.errors.get(waiter.id) ?? 0) + 1;
+      this.errors.set(waiter.id, count);
+      if (args.logEach)
+        this.options.log.warning(
+          `Polling ${waiter.options.what} failed (${count}/${maxErrors}): ${error.message}`,
+        );
+    }
+    if ((this.errors.get(waiter.id) ?? 0) >= maxErrors) {
+      this.settle(
+        waiter,
+        new Error(`Could not poll ${waiter.options.what}: ${error.message}`, { cause: error }),
+      );
+    } else {
+      this.expire([waiter]);
     }
   }
 

@@ -1,15 +1,21 @@
-/** Instance Refresh calls. There is no SDK waiter for refreshes; callers poll with BatchPoller. */
+/**
+ * Instance Refresh calls. There is no SDK waiter for refreshes: callers poll, one request per group,
+ * within one request budget (RefreshPollBudget) shared by the deploy's waits and wait-idle.
+ */
 import {
   CancelInstanceRefreshCommand,
   DescribeInstanceRefreshesCommand,
+  paginateDescribeInstanceRefreshes,
   StartInstanceRefreshCommand,
   type AutoScalingClient,
   type DesiredConfiguration,
   type InstanceRefresh,
+  type InstanceRefreshStatus,
   type RefreshPreferences,
 } from '@aws-sdk/client-auto-scaling';
 import pLimit from 'p-limit';
 import { TerminalRefreshStatuses } from '../constants.js';
+import { errorMessage, wrapError } from '../errors.js';
 
 /** Key of one refresh in the shared poller: the API is per group, so the group comes first. */
 export function refreshKey(group: string, refreshId: string): string {
@@ -40,15 +46,45 @@ export async function startInstanceRefresh(
   return result.InstanceRefreshId;
 }
 
-/** The newest refresh of a group that has not ended, if any (AWS lists newest first). */
+/** Statuses in which a refresh may still launch, terminate or roll back instances. */
+export const ActiveRefreshStatuses: ReadonlySet<string> = new Set<`${InstanceRefreshStatus}`>([
+  'Pending',
+  'InProgress',
+  'Cancelling',
+  'RollbackInProgress',
+  'Baking',
+]);
+
+/** Whether a refresh may still move instances: a status this version does not know counts too. */
+export function isActiveRefresh(refresh: InstanceRefresh): boolean {
+  const status = refresh.Status ?? '';
+  return ActiveRefreshStatuses.has(status) || !TerminalRefreshStatuses.has(status);
+}
+
+/** The largest page DescribeInstanceRefreshes accepts. */
+const MaxRecords = 100;
+
+/**
+ * The group's active refresh, if any (AWS runs one at a time). Every page is read until it is
+ * found, since AWS does not promise an order.
+ */
 export async function findActiveRefresh(
   client: AutoScalingClient,
   group: string,
 ): Promise<InstanceRefresh | undefined> {
-  const result = await client.send(
-    new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: group, MaxRecords: 10 }),
-  );
-  return (result.InstanceRefreshes ?? []).find((r) => !TerminalRefreshStatuses.has(r.Status ?? ''));
+  try {
+    const pages = paginateDescribeInstanceRefreshes(
+      { client, pageSize: MaxRecords },
+      { AutoScalingGroupName: group, MaxRecords },
+    );
+    for await (const page of pages) {
+      const active = (page.InstanceRefreshes ?? []).find(isActiveRefresh);
+      if (active) return active;
+    }
+    return undefined;
+  } catch (error) {
+    throw wrapError(`[${group}] Could not describe the Instance Refreshes`, error);
+  }
 }
 
 /** Asks AWS to cancel the group's running refresh; returns the id being cancelled. */
@@ -70,44 +106,116 @@ export function refreshesByGroup(keys: readonly string[]): Map<string, string[]>
   return byGroup;
 }
 
-/** How one poll cycle spreads its requests, so a large fleet never sends them in one burst. */
-export interface RefreshCyclePace {
-  /** Requests in flight at once. */
-  readonly concurrency: number;
-  /** Least time between the starts of two requests of the cycle. */
-  readonly spacingMs: number;
+/**
+ * The refresh poll's share of Auto Scaling's request rate. AWS publishes no Auto Scaling limits; we
+ * assume a Describe bucket like EC2's (100 requests, refilling 20/s), as the simulator does. A poll
+ * sends one request per group per cycle, so its cost grows with the fleet: on average it spends 100
+ * requests per poll period (10/s at the default 10 s), half the refill, leaving the rest to other
+ * callers (another run's wait, the console, Terraform). Within a cycle requests start at twice
+ * that rate (50 ms apart, the refill itself), ten in flight at most, so even 1000 groups never
+ * empty the bucket in one burst. Stated per period, the budget scales with the poll interval.
+ */
+export const RefreshPollBudget = {
+  requestsPerPeriod: 100,
+  concurrency: 10,
+} as const;
+
+/** How a refresh poll paces its cycles. */
+export interface RefreshPace {
+  /** The poll period (10 s; scaled down for the simulator): a cycle over 100 groups or fewer. */
+  readonly periodMs: number;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Once aborted, the requests not yet sent are skipped (nobody waits for them any more). */
   readonly signal?: AbortSignal;
 }
 
+/** Between the starts of two requests of one cycle: half a request's share of the period. */
+function spacingMs(periodMs: number): number {
+  return periodMs / RefreshPollBudget.requestsPerPeriod / 2;
+}
+
+/**
+ * The pause before the next cycle over `groups` groups: cycles start max(periodMs, groups ×
+ * periodMs / 100) apart (10 s up to 100 groups, then N / 10 s), and a cycle spends part of that
+ * spacing its own requests.
+ */
+export function refreshPauseMs(periodMs: number, groups: number): number {
+  const cycleMs = Math.max(periodMs, (groups * periodMs) / RefreshPollBudget.requestsPerPeriod);
+  return Math.max(1, Math.round(cycleMs - Math.max(0, groups - 1) * spacingMs(periodMs)));
+}
+
+/**
+ * One request per group, spaced and bounded by the budget. A failed request becomes that group's
+ * Error, so one group's trouble never fails the others; once the pace's signal aborts, groups not
+ * yet asked are left out.
+ */
+async function eachGroup<R>(
+  groups: readonly string[],
+  pace: RefreshPace,
+  request: (group: string) => Promise<R>,
+): Promise<Map<string, R | Error>> {
+  const limit = pLimit(RefreshPollBudget.concurrency);
+  const results = new Map<string, R | Error>();
+  const sent: Promise<void>[] = [];
+  for (const [index, group] of groups.entries()) {
+    if (index > 0) await pace.sleep(spacingMs(pace.periodMs), pace.signal).catch(() => undefined);
+    if (pace.signal?.aborted) break;
+    sent.push(
+      limit(async () => {
+        try {
+          results.set(group, await request(group));
+        } catch (error) {
+          results.set(group, error instanceof Error ? error : new Error(errorMessage(error)));
+        }
+      }),
+    );
+  }
+  await Promise.all(sent);
+  return results;
+}
+
 /**
  * Describes refreshes for the shared poller: one DescribeInstanceRefreshes per group per cycle, with
- * every id polled for that group, keyed by refreshKey. With a pace, the requests start `spacingMs`
- * apart, at most `concurrency` at once; without one, all at once.
+ * every id polled for that group, keyed by refreshKey. A group whose request failed maps each of its
+ * keys to the Error, so only its waiters count the failure.
  */
 export async function describeRefreshes(
   client: AutoScalingClient,
   keys: readonly string[],
-  pace?: RefreshCyclePace,
-): Promise<Map<string, InstanceRefresh>> {
-  const found = new Map<string, InstanceRefresh>();
-  const limit = pLimit(pace?.concurrency ?? Number.POSITIVE_INFINITY);
-  await Promise.all(
-    [...refreshesByGroup(keys).entries()].map(async ([group, ids], index) => {
-      if (pace && index > 0 && pace.spacingMs > 0) {
-        await pace.sleep(index * pace.spacingMs, pace.signal).catch(() => undefined);
-      }
-      if (pace?.signal?.aborted) return;
-      await limit(async () => {
-        const result = await client.send(
-          new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: group, InstanceRefreshIds: ids }),
-        );
-        for (const refresh of result.InstanceRefreshes ?? []) {
-          if (refresh.InstanceRefreshId) found.set(refreshKey(group, refresh.InstanceRefreshId), refresh);
-        }
-      });
-    }),
-  );
+  pace: RefreshPace,
+): Promise<Map<string, InstanceRefresh | Error>> {
+  const byGroup = refreshesByGroup(keys);
+  const answers = await eachGroup([...byGroup.keys()], pace, async (group) => {
+    const result = await client.send(
+      new DescribeInstanceRefreshesCommand({
+        AutoScalingGroupName: group,
+        InstanceRefreshIds: byGroup.get(group) ?? [],
+      }),
+    );
+    return result.InstanceRefreshes ?? [];
+  });
+  const found = new Map<string, InstanceRefresh | Error>();
+  for (const [group, answer] of answers) {
+    if (answer instanceof Error) {
+      const failed = wrapError(`[${group}] Could not describe the Instance Refreshes`, answer);
+      for (const id of byGroup.get(group) ?? []) found.set(refreshKey(group, id), failed);
+      continue;
+    }
+    for (const refresh of answer) {
+      if (refresh.InstanceRefreshId) found.set(refreshKey(group, refresh.InstanceRefreshId), refresh);
+    }
+  }
   return found;
+}
+
+/**
+ * findActiveRefresh for many groups at the refresh poll's pace: each group's active refresh (or
+ * undefined when it is idle), or the Error of its request.
+ */
+export async function describeActiveRefreshes(
+  client: AutoScalingClient,
+  groups: readonly string[],
+  pace: RefreshPace,
+): Promise<Map<string, InstanceRefresh | undefined | Error>> {
+  return eachGroup(groups, pace, (group) => findActiveRefresh(client, group));
 }

@@ -4,60 +4,30 @@
  * started earlier keeps replacing instances on AWS after its run has ended (`wait-for-refresh: false`,
  * a cancelled job, someone at the console), and maintenance must not begin while one is still going.
  */
+import type { InstanceRefresh } from '@aws-sdk/client-auto-scaling';
 import {
-  paginateDescribeInstanceRefreshes,
-  type InstanceRefresh,
-  type InstanceRefreshStatus,
-} from '@aws-sdk/client-auto-scaling';
-import pLimit from 'p-limit';
-import { TerminalRefreshStatuses } from '../constants.js';
-import { wrapError } from '../errors.js';
+  ActiveRefreshStatuses,
+  describeActiveRefreshes,
+  refreshPauseMs,
+  type RefreshPace,
+} from '../aws/refreshes.js';
 import type { Runtime } from '../runtime.js';
-
-/** Statuses in which a refresh may still launch, terminate or roll back instances. */
-export const ActiveRefreshStatuses: ReadonlySet<string> = new Set<`${InstanceRefreshStatus}`>([
-  'Pending',
-  'InProgress',
-  'Cancelling',
-  'RollbackInProgress',
-  'Baking',
-]);
-
-/**
- * Ten seconds: a refresh lasts minutes, so the detection lag is small, while one poll per busy group
- * every ten seconds stays far below the Auto Scaling API's request rate even for a hundred groups.
- */
-export const DefaultPollSeconds = 10;
-
-/** How many groups are described at once in one poll round. */
-const DefaultMaxParallel = 8;
-
-/** The largest page DescribeInstanceRefreshes accepts. */
-const MaxRecords = 100;
 
 export interface WaitIdleOptions {
   /** Group names; an empty list is idle by definition. */
   readonly groups: readonly string[];
   /** How long to wait in total before failing (0: check once). */
   readonly timeoutSeconds: number;
-  /** Seconds between polls of the groups that are still busy. */
-  readonly pollSeconds?: number;
-  /** Groups described at once (the run's `max-parallel`). */
-  readonly maxParallel?: number;
-}
-
-/** One refresh that keeps a group busy. */
-interface ActiveRefresh {
-  readonly id: string;
-  readonly status: string;
-  readonly percentage: number | undefined;
+  /** The refresh poll period (PollIntervals.refreshMs): the same pace and budget as a deploy's waits. */
+  readonly pollMs: number;
 }
 
 /**
  * Resolves once no refresh of any of the groups is active, so a drain can hand the environment over
  * to maintenance. Groups found idle are not polled again until every group is idle; then one more
  * pass over all of them confirms nothing started meanwhile. Throws when the timeout passes, naming
- * each group still busy with its refresh; rejects with the abort reason as soon as `rt.signal` aborts.
+ * each group still busy with its refresh, or when a group cannot be described (a drain must not
+ * guess); rejects with the abort reason as soon as `rt.signal` aborts.
  */
 export async function waitIdle(options: WaitIdleOptions, rt: Runtime): Promise<void> {
   const groups = [...new Set(options.groups)];
@@ -65,9 +35,12 @@ export async function waitIdle(options: WaitIdleOptions, rt: Runtime): Promise<v
     rt.log.info('No Auto Scaling groups selected: nothing to wait for.');
     return;
   }
-  const pollMs = Math.max(0, (options.pollSeconds ?? DefaultPollSeconds) * 1000);
+  const pace: RefreshPace = {
+    periodMs: Math.max(1, options.pollMs),
+    sleep: (ms, signal) => rt.clock.sleep(ms, signal),
+    signal: rt.signal,
+  };
   const deadline = rt.clock.now() + Math.max(0, options.timeoutSeconds) * 1000;
-  const limit = pLimit(Math.max(1, options.maxParallel ?? DefaultMaxParallel));
   const lastSeen = new Map<string, string>();
 
   let toPoll = groups;
@@ -75,11 +48,12 @@ export async function waitIdle(options: WaitIdleOptions, rt: Runtime): Promise<v
   let lastBusyNames = '';
   for (;;) {
     rt.signal.throwIfAborted();
-    const results = await Promise.all(
-      toPoll.map((group) => limit(async () => [group, await activeRefresh(group, rt)] as const)),
-    );
-    const busy = new Map<string, ActiveRefresh>();
-    for (const [group, refresh] of results) {
+    const answers = await describeActiveRefreshes(rt.autoScaling, toPoll, pace);
+    rt.signal.throwIfAborted();
+    const busy = new Map<string, InstanceRefresh>();
+    for (const group of toPoll) {
+      const refresh = answers.get(group);
+      if (refresh instanceof Error) throw refresh;
       if (refresh) busy.set(group, refresh);
       logChange({ group, refresh, lastSeen, rt });
     }
@@ -105,66 +79,42 @@ export async function waitIdle(options: WaitIdleOptions, rt: Runtime): Promise<v
         `Instance Refreshes still active after ${options.timeoutSeconds} s on ${plural(busy.size, 'group')}: ${describeBusy(busy)}`,
       );
     }
-    await rt.clock.sleep(Math.min(pollMs, remaining), rt.signal);
     toPoll = [...busy.keys()];
     polledAll = toPoll.length === groups.length;
+    await rt.clock.sleep(Math.min(refreshPauseMs(pace.periodMs, toPoll.length), remaining), rt.signal);
   }
-}
-
-/** The group's active refresh, if any; every page is read, since AWS does not promise an order. */
-async function activeRefresh(group: string, rt: Runtime): Promise<ActiveRefresh | undefined> {
-  const log = rt.log.child(group);
-  let found: InstanceRefresh | undefined;
-  try {
-    const pages = paginateDescribeInstanceRefreshes(
-      { client: rt.autoScaling, pageSize: MaxRecords },
-      { AutoScalingGroupName: group, MaxRecords },
-    );
-    for await (const page of pages) {
-      for (const refresh of page.InstanceRefreshes ?? []) {
-        const status = refresh.Status ?? '';
-        if (ActiveRefreshStatuses.has(status)) found ??= refresh;
-        else if (!TerminalRefreshStatuses.has(status)) {
-          // A status this version does not know may still move instances: count it as busy.
-          log.warning(`Instance Refresh ${refresh.InstanceRefreshId ?? '?'} has unknown status '${status}'`);
-          found ??= refresh;
-        }
-      }
-    }
-  } catch (error) {
-    throw wrapError(`[${group}] Could not describe the Instance Refreshes`, error);
-  }
-  if (!found) return undefined;
-  return {
-    id: found.InstanceRefreshId ?? '?',
-    status: found.Status ?? '',
-    percentage: found.PercentageComplete,
-  };
 }
 
 /** Logs a group's state only when it changed, so a long wait does not flood the job log. */
 function logChange(args: {
   group: string;
-  refresh: ActiveRefresh | undefined;
+  refresh: InstanceRefresh | undefined;
   lastSeen: Map<string, string>;
   rt: Runtime;
 }): void {
   const { group, refresh, lastSeen, rt } = args;
+  const log = rt.log.child(group);
   const now = refresh ? describeRefresh(refresh) : 'idle';
   if (lastSeen.get(group) === now) return;
   const before = lastSeen.get(group);
   lastSeen.set(group, now);
-  if (refresh) rt.log.child(group).info(`Instance Refresh ${now}`);
-  else if (before !== undefined) rt.log.child(group).info('No Instance Refresh active any more');
-  else rt.log.child(group).debug('No Instance Refresh active');
+  if (refresh && !ActiveRefreshStatuses.has(refresh.Status ?? '')) {
+    // A status this version does not know may still move instances: it counts as busy.
+    log.warning(
+      `Instance Refresh ${refresh.InstanceRefreshId ?? '?'} has unknown status '${refresh.Status ?? ''}'`,
+    );
+  }
+  if (refresh) log.info(`Instance Refresh ${now}`);
+  else if (before !== undefined) log.info('No Instance Refresh active any more');
+  else log.debug('No Instance Refresh active');
 }
 
-function describeRefresh(refresh: ActiveRefresh): string {
-  const percentage = refresh.percentage === undefined ? '' : ` (${refresh.percentage}%)`;
-  return `${refresh.id} ${refresh.status}${percentage}`;
+function describeRefresh(refresh: InstanceRefresh): string {
+  const percentage = refresh.PercentageComplete === undefined ? '' : ` (${refresh.PercentageComplete}%)`;
+  return `${refresh.InstanceRefreshId ?? '?'} ${refresh.Status ?? ''}${percentage}`;
 }
 
-function describeBusy(busy: ReadonlyMap<string, ActiveRefresh>): string {
+function describeBusy(busy: ReadonlyMap<string, InstanceRefresh>): string {
   return [...busy.entries()].map(([group, refresh]) => `${group} (${describeRefresh(refresh)})`).join(', ');
 }
 

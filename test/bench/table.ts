@@ -2,7 +2,8 @@
  * The benchmark's report: Markdown tables (readable in a terminal and in RESULTS.md), built from
  * scenario results only, so they are pure and unit-tested.
  */
-import { DefaultPollIntervals, RefreshPollBudget } from '../../src/phases/context.js';
+import { RefreshPollBudget } from '../../src/aws/refreshes.js';
+import { DefaultPollIntervals } from '../../src/phases/context.js';
 import type { CallStats } from './calls.js';
 import { LagNames, summarizeLags, type GroupLags, type LagName } from './lag.js';
 
@@ -123,7 +124,7 @@ export const LagBound: Readonly<Record<LagName, number | string | undefined>> = 
   stopped: DefaultPollIntervals.instanceMs / 1000,
   image: DefaultPollIntervals.imageMs / 1000,
   handoff: undefined,
-  refresh: `max(${DefaultPollIntervals.refreshMs / 1000}, N/${RefreshPollBudget.requestsPerSecond})`,
+  refresh: `max(${DefaultPollIntervals.refreshMs / 1000}, N/${RefreshPollBudget.requestsPerPeriod / (DefaultPollIntervals.refreshMs / 1000)})`,
 };
 
 const LagTitles: Readonly<Record<LagName, string>> = {

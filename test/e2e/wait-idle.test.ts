@@ -77,7 +77,7 @@ describe('waitIdle on the simulator', () => {
     const { rt, lines } = runtime();
 
     const started = Date.now();
-    await waitIdle({ groups: Groups, timeoutSeconds: 30, pollSeconds: 0.02 }, rt);
+    await waitIdle({ groups: Groups, timeoutSeconds: 30, pollMs: 20 }, rt);
 
     expect(await statusOf('shop-asg-1', id)).toBe('Successful');
     expect(Date.now() - started).toBeGreaterThan(50);
@@ -95,7 +95,7 @@ describe('waitIdle on the simulator', () => {
 
   it('returns at once when nothing runs', async () => {
     const { rt } = runtime();
-    await waitIdle({ groups: Groups, timeoutSeconds: 0 }, rt);
+    await waitIdle({ groups: Groups, timeoutSeconds: 0, pollMs: 20 }, rt);
     expect(sim.calls.filter((c) => c.action === 'DescribeInstanceRefreshes')).toHaveLength(2);
   });
 
@@ -107,7 +107,7 @@ describe('waitIdle on the simulator', () => {
     });
     const { rt } = runtime();
     const started = Date.now();
-    await expect(waitIdle({ groups: Groups, timeoutSeconds: 0.5, pollSeconds: 0.05 }, rt)).rejects.toThrow(
+    await expect(waitIdle({ groups: Groups, timeoutSeconds: 0.5, pollMs: 50 }, rt)).rejects.toThrow(
       new RegExp(`still active after 0\\.5 s on 1 group: shop-asg-0 \\(${id} InProgress`),
     );
     const took = Date.now() - started;
@@ -122,7 +122,7 @@ describe('waitIdle on the simulator', () => {
     const { rt } = runtime(controller.signal);
     setTimeout(() => controller.abort(new Error('cancelled by SIGINT')), 100);
     const started = Date.now();
-    await expect(waitIdle({ groups: Groups, timeoutSeconds: 60, pollSeconds: 0.05 }, rt)).rejects.toThrow(
+    await expect(waitIdle({ groups: Groups, timeoutSeconds: 60, pollMs: 50 }, rt)).rejects.toThrow(
       'cancelled by SIGINT',
     );
     expect(Date.now() - started).toBeLessThan(2000);

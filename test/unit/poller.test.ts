@@ -107,4 +107,64 @@ describe('BatchPoller', () => {
       broken.waitFor('i-2', { test: until('running'), timeoutMs: 60_000, what: 'i-2' }),
     ).rejects.toThrow('Could not poll i-2: AccessDenied');
   });
+
+  it('fails only the waiters of an id whose own request keeps failing', async () => {
+    const log = recordingLogger();
+    let cycle = 0;
+    const p = new BatchPoller<Item>({
+      intervalMs: 1000,
+      clock: fakeClock(),
+      log,
+      maxConsecutiveErrors: 3,
+      describe: async () => {
+        cycle += 1;
+        return new Map<string, Item | Error>([
+          ['r-bad', new Error('AccessDenied')],
+          ['r-good', { state: cycle >= 5 ? 'Successful' : 'InProgress' }],
+        ]);
+      },
+    });
+    const bad = p.waitFor('r-bad', { test: until('Successful'), timeoutMs: 60_000, what: 'refresh r-bad' });
+    const alsoBad = p.waitFor('r-bad', {
+      test: until('Successful'),
+      timeoutMs: 60_000,
+      what: 'refresh r-bad',
+    });
+    const good = p.waitFor('r-good', {
+      test: until('Successful'),
+      timeoutMs: 60_000,
+      what: 'refresh r-good',
+    });
+    await expect(bad).rejects.toThrow('Could not poll refresh r-bad: AccessDenied');
+    await expect(alsoBad).rejects.toThrow('Could not poll refresh r-bad: AccessDenied');
+    await expect(good).resolves.toEqual({ state: 'Successful' });
+    // Counted once per cycle however many waiters share the id: failed at the third cycle.
+    expect(log.lines.filter((l) => l.includes('Polling refresh r-bad failed'))).toEqual([
+      'warning Polling refresh r-bad failed (1/3): AccessDenied',
+      'warning Polling refresh r-bad failed (2/3): AccessDenied',
+      'warning Polling refresh r-bad failed (3/3): AccessDenied',
+    ]);
+  });
+
+  it('counts only consecutive failures of an id', async () => {
+    let cycle = 0;
+    const p = new BatchPoller<Item>({
+      intervalMs: 1000,
+      clock: fakeClock(),
+      log: recordingLogger(),
+      maxConsecutiveErrors: 2,
+      describe: async () => {
+        cycle += 1;
+        // Fails every other cycle: never twice in a row.
+        const item =
+          cycle % 2 === 1 ? new Error('Throttling') : { state: cycle >= 6 ? 'running' : 'pending' };
+        return new Map<string, Item | Error>([['i-1', item]]);
+      },
+    });
+    await expect(
+      p.waitFor('i-1', { test: until('running'), timeoutMs: 60_000, what: 'i-1' }),
+    ).resolves.toEqual({
+      state: 'running',
+    });
+  });
 });

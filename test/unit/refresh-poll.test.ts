@@ -4,45 +4,31 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { describeRefreshes, refreshKey, refreshesByGroup } from '../../src/aws/refreshes.js';
 import {
-  createPollers,
-  DefaultPollIntervals,
+  describeRefreshes,
+  refreshKey,
+  refreshesByGroup,
+  refreshPauseMs,
   RefreshPollBudget,
-  refreshPollPace,
-  scalePollIntervals,
-} from '../../src/phases/context.js';
+} from '../../src/aws/refreshes.js';
+import { createPollers, DefaultPollIntervals, scalePollIntervals } from '../../src/phases/context.js';
 import { fakeRuntime } from './fakes.js';
 
-describe('refreshPollPace', () => {
-  it('polls every 10 s up to 100 groups, then stretches the cycle to stay at 10 requests/s', () => {
+describe('refreshPauseMs', () => {
+  it('starts a cycle every 10 s up to 100 groups, then stretches it to stay at 10 requests/s', () => {
     for (const groups of [1, 16, 64, 100, 256, 1000]) {
-      const pace = refreshPollPace(DefaultPollIntervals, groups);
-      expect(pace.periodMs).toBe(Math.max(10_000, groups * 100));
-      // On average within the budget, and never faster than the assumed refill within a cycle.
-      expect(groups / (pace.periodMs / 1000)).toBeLessThanOrEqual(RefreshPollBudget.requestsPerSecond);
-      expect(1000 / pace.spacingMs).toBe(RefreshPollBudget.burstPerSecond);
-      // The pause and the cycle's own spread add up to the period.
-      expect(pace.pauseMs + (groups - 1) * pace.spacingMs).toBeCloseTo(pace.periodMs, 0);
+      const periodMs = Math.max(10_000, groups * 100);
+      // The pause and the cycle's own spread (50 ms between requests) add up to the period.
+      expect(refreshPauseMs(DefaultPollIntervals.refreshMs, groups) + (groups - 1) * 50).toBe(periodMs);
+      expect(groups / (periodMs / 1000)).toBeLessThanOrEqual(10);
     }
-    expect(refreshPollPace(DefaultPollIntervals, 256)).toEqual({
-      periodMs: 25_600,
-      spacingMs: 50,
-      pauseMs: 12_850,
-    });
+    expect(refreshPauseMs(DefaultPollIntervals.refreshMs, 256)).toBe(12_850);
   });
 
   it('scales with the poll scale, so a fast simulator sees the same budget per simulated second', () => {
     const fast = scalePollIntervals(DefaultPollIntervals, 0.02);
-    const pace = refreshPollPace(fast, 256);
-    expect(pace.periodMs).toBeCloseTo(512, 6);
-    expect(pace.spacingMs).toBeCloseTo(1, 6);
-    expect(refreshPollPace(fast, 10).periodMs).toBe(200);
-  });
-
-  it('without a per-request cost polls every refreshMs with the whole cycle at once', () => {
-    const plain = { instanceMs: 2000, imageMs: 5000, refreshMs: 10_000, sshMs: 1000 };
-    expect(refreshPollPace(plain, 500)).toEqual({ periodMs: 10_000, spacingMs: 0, pauseMs: 10_000 });
+    expect(refreshPauseMs(fast.refreshMs, 256)).toBe(257);
+    expect(refreshPauseMs(fast.refreshMs, 10)).toBe(191);
   });
 });
 
@@ -72,23 +58,47 @@ function slowRefreshes() {
 describe('describeRefreshes', () => {
   const keys = Array.from({ length: 40 }, (_, n) => refreshKey(`group-${n}`, `r-${n}`));
 
-  it('sends one request per group, spaced and at most `concurrency` at once', async () => {
+  it('sends one request per group, 50 ms apart and at most ten at once', async () => {
     const { rt, mock, stats } = slowRefreshes();
     const sleeps: number[] = [];
     const found = await describeRefreshes(rt.autoScaling, [...keys, refreshKey('group-0', 'r-old')], {
-      concurrency: 10,
-      spacingMs: 50,
+      periodMs: 10_000,
       sleep: async (ms) => {
         sleeps.push(ms);
       },
     });
-    expect(stats.peak).toBe(10);
+    expect(stats.peak).toBe(RefreshPollBudget.concurrency);
     expect(found.size).toBe(41);
     const calls = mock.commandCalls(DescribeInstanceRefreshesCommand).map((c) => c.args[0].input);
     expect(calls).toHaveLength(40);
     expect(calls[0]).toEqual({ AutoScalingGroupName: 'group-0', InstanceRefreshIds: ['r-0', 'r-old'] });
-    // Request i starts no earlier than i × spacing after the cycle began.
-    expect(sleeps).toEqual(Array.from({ length: 39 }, (_, i) => (i + 1) * 50));
+    expect(sleeps).toEqual(Array.from({ length: 39 }, () => 50));
+  });
+
+  it("maps a failed group's keys to its error and still describes the others", async () => {
+    const rt = fakeRuntime();
+    const mock = mockClient(rt.autoScaling);
+    mock.on(DescribeInstanceRefreshesCommand).callsFake((input: DescribeInstanceRefreshesCommandInput) => {
+      if (input.AutoScalingGroupName === 'broken') throw new Error('AccessDenied: not for this group');
+      return {
+        InstanceRefreshes: (input.InstanceRefreshIds ?? []).map((id) => ({
+          InstanceRefreshId: id,
+          Status: 'InProgress',
+        })),
+      };
+    });
+    const found = await describeRefreshes(
+      rt.autoScaling,
+      [refreshKey('broken', 'r-1'), refreshKey('broken', 'r-2'), refreshKey('fine', 'r-3')],
+      { periodMs: 10_000, sleep: async () => undefined },
+    );
+    const failed = found.get(refreshKey('broken', 'r-1'));
+    expect(failed).toBeInstanceOf(Error);
+    expect((failed as Error).message).toBe(
+      '[broken] Could not describe the Instance Refreshes: AccessDenied: not for this group',
+    );
+    expect(found.get(refreshKey('broken', 'r-2'))).toBe(failed);
+    expect(found.get(refreshKey('fine', 'r-3'))).toEqual({ InstanceRefreshId: 'r-3', Status: 'InProgress' });
   });
 
   it('sends nothing more once the run is aborted', async () => {
@@ -96,15 +106,14 @@ describe('describeRefreshes', () => {
     const controller = new AbortController();
     let slept = 0;
     await describeRefreshes(rt.autoScaling, keys, {
-      concurrency: 10,
-      spacingMs: 50,
+      periodMs: 10_000,
       signal: controller.signal,
       sleep: async () => {
         slept += 1;
         if (slept === 5) controller.abort(new Error('SIGTERM'));
       },
     });
-    expect(mock.commandCalls(DescribeInstanceRefreshesCommand)).toHaveLength(1);
+    expect(mock.commandCalls(DescribeInstanceRefreshesCommand)).toHaveLength(5);
   });
 
   it('groups the keys by group', () => {
@@ -137,7 +146,7 @@ describe('the refresh poller', () => {
     await Promise.all(waits);
     expect(mock.commandCalls(DescribeInstanceRefreshesCommand)).toHaveLength(512);
     expect(stats.peak).toBeLessThanOrEqual(RefreshPollBudget.concurrency);
-    const spacing = Array.from({ length: 255 }, (_, i) => (i + 1) * 50);
+    const spacing = Array.from({ length: 255 }, () => 50);
     // The loop starts with the first waiter alone (10 s); the next pause knows all 256 groups.
     expect(rt.clock.sleeps).toEqual([10_000, ...spacing, 12_850, ...spacing]);
   });

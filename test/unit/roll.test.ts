@@ -209,12 +209,14 @@ describe('rollGroup', () => {
   it('on-refresh-in-progress wait: waits for the running refresh to end, then starts', async () => {
     const { ctx, asg } = setup({ onRefreshInProgress: 'wait' });
     asg.on(StartInstanceRefreshCommand).rejectsOnce(inProgress()).resolves({ InstanceRefreshId: 'r-new' });
-    asg.on(DescribeInstanceRefreshesCommand, { MaxRecords: 10 }).resolves({
-      InstanceRefreshes: [
-        { InstanceRefreshId: 'r-old', Status: 'InProgress' },
-        { InstanceRefreshId: 'r-older', Status: 'Successful' },
-      ],
-    });
+    // The running refresh is found on the second page: every page is read, whatever the order.
+    asg
+      .on(DescribeInstanceRefreshesCommand, { MaxRecords: 100 })
+      .resolvesOnce({
+        InstanceRefreshes: [{ InstanceRefreshId: 'r-older', Status: 'Successful' }],
+        NextToken: 'page-2',
+      })
+      .resolves({ InstanceRefreshes: [{ InstanceRefreshId: 'r-old', Status: 'InProgress' }] });
     asg
       .on(DescribeInstanceRefreshesCommand, { InstanceRefreshIds: ['r-old'] })
       .resolvesOnce(refresh('r-old', 'InProgress'))

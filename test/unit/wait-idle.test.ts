@@ -7,7 +7,8 @@ import {
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ActiveRefreshStatuses, waitIdle } from '../../src/phases/wait-idle.js';
+import { ActiveRefreshStatuses, RefreshPollBudget } from '../../src/aws/refreshes.js';
+import { waitIdle } from '../../src/phases/wait-idle.js';
 import type { Clock, Logger, Runtime } from '../../src/runtime.js';
 
 /** A clock whose sleeps return at once and move virtual time, recording every sleep. */
@@ -92,7 +93,7 @@ function describedGroups(): string[] {
 describe('waitIdle', () => {
   it('returns without a call when no group is selected', async () => {
     const { rt, clock } = runtime();
-    await waitIdle({ groups: [], timeoutSeconds: 60 }, rt);
+    await waitIdle({ groups: [], timeoutSeconds: 60, pollMs: 10_000 }, rt);
     expect(asMock.calls()).toHaveLength(0);
     expect(clock.sleeps).toHaveLength(0);
   });
@@ -103,18 +104,19 @@ describe('waitIdle', () => {
       a: [[refresh('r1', 'Successful')]],
       b: [[refresh('r2', 'RollbackSuccessful'), refresh('r0', 'Failed')]],
     });
-    await waitIdle({ groups: ['a', 'b', 'a'], timeoutSeconds: 60 }, rt);
-    expect(describedGroups().sort()).toEqual(['a', 'b']);
+    await waitIdle({ groups: ['a', 'b', 'a'], timeoutSeconds: 60, pollMs: 10_000 }, rt);
+    expect(describedGroups()).toEqual(['a', 'b']);
     for (const call of asMock.commandCalls(DescribeInstanceRefreshesCommand)) {
       expect(call.args[0].input.MaxRecords).toBe(100);
     }
-    expect(clock.sleeps).toHaveLength(0);
+    // Only the spacing between the two requests of the pass (the refresh poll's 50 ms).
+    expect(clock.sleeps).toEqual([50]);
   });
 
   it.each([...ActiveRefreshStatuses])('waits while a refresh is %s', async (status) => {
     const { rt, clock } = runtime();
     scripted({ a: [[refresh('r1', status)], [refresh('r1', status)], [refresh('r1', 'Successful')]] });
-    await waitIdle({ groups: ['a'], timeoutSeconds: 600, pollSeconds: 5 }, rt);
+    await waitIdle({ groups: ['a'], timeoutSeconds: 600, pollMs: 5000 }, rt);
     expect(clock.sleeps).toEqual([5000, 5000]);
     expect(describedGroups()).toEqual(['a', 'a', 'a']);
   });
@@ -129,11 +131,12 @@ describe('waitIdle', () => {
         [refresh('r9', 'Successful')],
       ],
     });
-    await waitIdle({ groups: ['idle', 'busy'], timeoutSeconds: 600, pollSeconds: 7 }, rt);
+    await waitIdle({ groups: ['idle', 'busy'], timeoutSeconds: 600, pollMs: 7000 }, rt);
     // Round 1: both; rounds 2 and 3: only the busy one; round 4: the confirming pass over both.
     expect(describedGroups().filter((g) => g === 'busy')).toHaveLength(4);
     expect(describedGroups().filter((g) => g === 'idle')).toHaveLength(2);
-    expect(clock.sleeps).toEqual([7000, 7000]);
+    // 35 ms: the spacing of a pass over two groups; 7 s: the pause before the busy group's next look.
+    expect(clock.sleeps).toEqual([35, 7000, 7000, 35]);
     expect(lines).toContain('info [busy] Instance Refresh r9 InProgress (10%)');
     expect(lines).toContain('info [busy] Instance Refresh r9 InProgress (60%)');
     expect(lines).toContain('info [busy] No Instance Refresh active any more');
@@ -148,10 +151,10 @@ describe('waitIdle', () => {
       a: [[], [refresh('late', 'Pending')], [refresh('late', 'Successful')]],
       b: [[refresh('r1', 'InProgress')], []],
     });
-    await waitIdle({ groups: ['a', 'b'], timeoutSeconds: 600, pollSeconds: 3 }, rt);
+    await waitIdle({ groups: ['a', 'b'], timeoutSeconds: 600, pollMs: 3000 }, rt);
     // b busy -> b idle -> confirm: a busy (late) -> a idle -> confirm over both.
     expect(describedGroups()).toEqual(['a', 'b', 'b', 'a', 'b', 'a', 'a', 'b']);
-    expect(clock.sleeps).toEqual([3000, 3000]);
+    expect(clock.sleeps).toEqual([15, 3000, 15, 3000, 15]);
   });
 
   it('reads every page of refreshes', async () => {
@@ -166,7 +169,7 @@ describe('waitIdle', () => {
       }
       return { InstanceRefreshes: [] };
     });
-    await waitIdle({ groups: ['a'], timeoutSeconds: 60, pollSeconds: 1 }, rt);
+    await waitIdle({ groups: ['a'], timeoutSeconds: 60, pollMs: 1000 }, rt);
     expect(call).toBe(3);
     expect(clock.sleeps).toEqual([1000]);
   });
@@ -174,7 +177,7 @@ describe('waitIdle', () => {
   it('counts an unknown status as busy and warns', async () => {
     const { rt, lines } = runtime();
     scripted({ a: [[refresh('r1', 'Defragmenting')], []] });
-    await waitIdle({ groups: ['a'], timeoutSeconds: 60, pollSeconds: 1 }, rt);
+    await waitIdle({ groups: ['a'], timeoutSeconds: 60, pollMs: 1000 }, rt);
     expect(describedGroups()).toHaveLength(2);
     expect(lines).toContain("warning [a] Instance Refresh r1 has unknown status 'Defragmenting'");
   });
@@ -183,18 +186,20 @@ describe('waitIdle', () => {
     const { rt, clock } = runtime();
     scripted({ a: [[refresh('ra', 'InProgress', 40)]], b: [[]], c: [[refresh('rc', 'Baking', 100)]] });
     await expect(
-      waitIdle({ groups: ['a', 'b', 'c'], timeoutSeconds: 25, pollSeconds: 10 }, rt),
+      waitIdle({ groups: ['a', 'b', 'c'], timeoutSeconds: 25, pollMs: 10_000 }, rt),
     ).rejects.toThrow(
       'Instance Refreshes still active after 25 s on 2 groups: a (ra InProgress (40%)), c (rc Baking (100%))',
     );
-    expect(clock.sleeps).toEqual([10_000, 10_000, 5000]);
-    expect(clock.elapsed()).toBe(25_000);
+    // Each pass over a and c spends 50 ms spacing its requests; the pauses fill the period up to
+    // 10 s, and the last one stops at the deadline.
+    expect(clock.sleeps).toEqual([50, 50, 9950, 50, 9950, 50, 4900, 50]);
+    expect(clock.elapsed()).toBe(25_050);
   });
 
   it('checks once with a zero timeout', async () => {
     const { rt, clock } = runtime();
     scripted({ a: [[refresh('ra', 'Pending')]] });
-    await expect(waitIdle({ groups: ['a'], timeoutSeconds: 0 }, rt)).rejects.toThrow(
+    await expect(waitIdle({ groups: ['a'], timeoutSeconds: 0, pollMs: 10_000 }, rt)).rejects.toThrow(
       /on 1 group: a \(ra Pending\)/,
     );
     expect(clock.sleeps).toHaveLength(0);
@@ -209,7 +214,7 @@ describe('waitIdle', () => {
       if (calls === 2) controller.abort(new Error('SIGTERM'));
       return { InstanceRefreshes: [refresh('r', 'InProgress')] };
     });
-    await expect(waitIdle({ groups: ['a'], timeoutSeconds: 3600, pollSeconds: 1 }, rt)).rejects.toThrow(
+    await expect(waitIdle({ groups: ['a'], timeoutSeconds: 3600, pollMs: 1000 }, rt)).rejects.toThrow(
       'SIGTERM',
     );
     expect(calls).toBe(2);
@@ -218,12 +223,12 @@ describe('waitIdle', () => {
   it('names the group when AWS refuses the call', async () => {
     const { rt } = runtime();
     asMock.on(DescribeInstanceRefreshesCommand).rejects(new Error('AccessDenied: not authorized'));
-    await expect(waitIdle({ groups: ['shop-web'], timeoutSeconds: 60 }, rt)).rejects.toThrow(
+    await expect(waitIdle({ groups: ['shop-web'], timeoutSeconds: 60, pollMs: 10_000 }, rt)).rejects.toThrow(
       '[shop-web] Could not describe the Instance Refreshes: AccessDenied: not authorized',
     );
   });
 
-  it('describes at most maxParallel groups at once', async () => {
+  it("describes at most ten groups at once, like the deploy's refresh poll", async () => {
     const { rt } = runtime();
     let inFlight = 0;
     let peak = 0;
@@ -234,9 +239,9 @@ describe('waitIdle', () => {
       inFlight -= 1;
       return { InstanceRefreshes: [] };
     });
-    const groups = Array.from({ length: 12 }, (_, i) => `g${i}`);
-    await waitIdle({ groups, timeoutSeconds: 60, maxParallel: 3 }, rt);
-    expect(peak).toBe(3);
-    expect(describedGroups()).toHaveLength(12);
+    const groups = Array.from({ length: 24 }, (_, i) => `g${i}`);
+    await waitIdle({ groups, timeoutSeconds: 60, pollMs: 10_000 }, rt);
+    expect(peak).toBe(RefreshPollBudget.concurrency);
+    expect(describedGroups()).toHaveLength(24);
   });
 });

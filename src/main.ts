@@ -5,8 +5,7 @@
  */
 import * as core from '@actions/core';
 import { createClients as createSdkClients, type AwsClients } from './aws/clients.js';
-import { discover } from './aws/discovery.js';
-import { findGroups } from './aws/groups.js';
+import { discover, findSelectedGroups } from './aws/discovery.js';
 import { terminateInstances } from './aws/instances.js';
 import { runCleanup as realRunCleanup, type CleanupReport } from './cleanup/index.js';
 import { loadConfig, encodeSetupResult, SetupResultVariable, type Config, type SshConfig } from './config.js';
@@ -25,7 +24,7 @@ import {
 } from './phases/context.js';
 import type { SshTransport } from './phases/deploy.js';
 import { refreshGroups } from './phases/refresh.js';
-import { DefaultPollSeconds, waitIdle as realWaitIdle } from './phases/wait-idle.js';
+import { waitIdle as realWaitIdle } from './phases/wait-idle.js';
 import { cleanedOutput, cleanupSummaryMarkdown } from './report-cleanup.js';
 import { failureMessage, RunReport, summaryMarkdown } from './report.js';
 import { systemClock, type Clock, type Logger, type Runtime } from './runtime.js';
@@ -154,7 +153,7 @@ async function dispatch(state: RunState): Promise<void> {
     case 'finalize':
       return deployCommand(config.command, state);
     case 'refresh': {
-      const groups = (await findGroups(config.selection, rt)).map((g) => g.AutoScalingGroupName ?? '');
+      const groups = await selectedNames(state);
       return refreshGroups(groups, {
         ctx: pipelineContext(state),
         report: state.report,
@@ -162,6 +161,8 @@ async function dispatch(state: RunState): Promise<void> {
       });
     }
     case 'cleanup': {
+      // Cleanup describes the groups itself; this only refuses a selection that matches nothing.
+      await selectedNames(state);
       const report = await cleanup(state);
       if (report.failures.length > 0) {
         throw new Error(
@@ -172,18 +173,19 @@ async function dispatch(state: RunState): Promise<void> {
       return;
     }
     case 'wait-idle': {
-      const groups = (await findGroups(config.selection, rt)).map((g) => g.AutoScalingGroupName ?? '');
+      const groups = await selectedNames(state);
       return deps.waitIdle(
-        {
-          groups,
-          timeoutSeconds: config.roll.timeoutSeconds,
-          pollSeconds: (deps.pollIntervals.refreshMs / DefaultPollIntervals.refreshMs) * DefaultPollSeconds,
-          maxParallel: config.maxParallel,
-        },
+        { groups, timeoutSeconds: config.roll.timeoutSeconds, pollMs: deps.pollIntervals.refreshMs },
         rt,
       );
     }
   }
+}
+
+/** The names of the selected groups; throws when the selection matches none. */
+async function selectedNames(state: RunState): Promise<string[]> {
+  const groups = await findSelectedGroups(state.config.selection, state.rt);
+  return groups.map((g) => g.AutoScalingGroupName ?? '');
 }
 
 function pipelineContext(state: RunState): PipelineContext {
@@ -201,8 +203,7 @@ function pipelineContext(state: RunState): PipelineContext {
 /** deploy, setup and finalize: plan, print the plan, run the pipelines, then hand over or clean up. */
 async function deployCommand(mode: PipelineMode, state: RunState): Promise<void> {
   const { config, rt, deps, report } = state;
-  const discovered = await discover(config.selection, rt);
-  let plan = discovered.plan;
+  let plan = await discover(config.selection, rt);
   let instances;
   if (mode === 'finalize') {
     if (!config.setupResult) throw new Error('finalize needs the result of an earlier setup step');

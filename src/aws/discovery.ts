@@ -10,13 +10,31 @@ import type { AwsClients } from './clients.js';
 import { findGroups } from './groups.js';
 import { describeTemplateVersions } from './launch-templates.js';
 
-/** Describes the selected groups and their templates and plans the run; throws when no group matches. */
-export async function discover(
+/** The selection as the user wrote it, for messages. */
+function describeSelection(selection: Selection): string {
+  const parts: string[] = [];
+  if (selection.names.length > 0) parts.push(`asg-names ${selection.names.join(', ')}`);
+  if (selection.tags.length > 0)
+    parts.push(`asg-tags ${selection.tags.map((t) => `${t.key}=${t.value}`).join(', ')}`);
+  return parts.join(' / ') || 'an empty selection';
+}
+
+/**
+ * The selected groups, for every command. Throws when none matches: a typo in a tag must fail the
+ * step, not pass as "nothing to deploy" or a drain that waits for nothing.
+ */
+export async function findSelectedGroups(
   selection: Selection,
-  clients: AwsClients,
-): Promise<{ groups: AutoScalingGroup[]; plan: DeployPlan }> {
+  clients: Pick<AwsClients, 'autoScaling'>,
+): Promise<AutoScalingGroup[]> {
   const groups = await findGroups(selection, clients);
-  if (groups.length === 0) throw new Error('No Auto Scaling group matches asg-names / asg-tags');
+  if (groups.length === 0) throw new Error(`No Auto Scaling group matches ${describeSelection(selection)}`);
+  return groups;
+}
+
+/** Describes the selected groups and their templates and plans the run; throws when no group matches. */
+export async function discover(selection: Selection, clients: AwsClients): Promise<DeployPlan> {
+  const groups = await findSelectedGroups(selection, clients);
   const templates = await describeTemplateVersions(clients.ec2, versionRequests(groups));
-  return { groups, plan: buildPlan({ groups, templates }) };
+  return buildPlan({ groups, templates });
 }

@@ -126,10 +126,37 @@ describe('main.run', () => {
     const { all } = deps(testConfig({ command: 'wait-idle' }), { waitIdle });
     await run(all);
     expect(waitIdle).toHaveBeenCalledWith(
-      expect.objectContaining({ groups: ['api', 'web'], timeoutSeconds: 3600, maxParallel: 8 }),
+      { groups: ['api', 'web'], timeoutSeconds: 3600, pollMs: 10_000 },
       expect.anything(),
     );
   });
+});
+
+describe('an empty selection', () => {
+  it.each(['deploy', 'refresh', 'wait-idle', 'cleanup'] as const)(
+    '%s: fails naming the selection instead of passing silently',
+    async (command) => {
+      const waitIdle = vi.fn(async () => undefined);
+      const runCleanup = vi.fn(async () => emptyCleanup);
+      const { all, asg } = deps(
+        testConfig({
+          command,
+          selection: {
+            names: [],
+            tags: [
+              { key: 'app', value: 'shpo' },
+              { key: 'env', value: 'prod' },
+            ],
+          },
+        }),
+        { waitIdle, runCleanup },
+      );
+      asg.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
+      await expect(run(all)).rejects.toThrow('No Auto Scaling group matches asg-tags app=shpo, env=prod');
+      expect(waitIdle).not.toHaveBeenCalled();
+      expect(runCleanup).not.toHaveBeenCalled();
+    },
+  );
 });
 
 describe('pollIntervalsFromEnv', () => {
@@ -139,7 +166,6 @@ describe('pollIntervalsFromEnv', () => {
       imageMs: 50,
       refreshMs: 100,
       sshMs: 10,
-      refreshRequestMs: 1,
     });
     expect(pollIntervalsFromEnv({ ASG_ROLLING_POLL_SCALE: 'fast' })).toEqual(pollIntervalsFromEnv({}));
     expect(pollIntervalsFromEnv({}).instanceMs).toBe(2000);

@@ -77,6 +77,11 @@ describe('the documented IAM policy', () => {
       }),
     );
     await step(() => fleet.main(fleet.inputs({ command: 'refresh', 'on-refresh-in-progress': 'cancel' })));
+    // A group elsewhere in the account still on a launch configuration: cleanup reads what it launches.
+    fleet.sim.seed({
+      launchConfigurations: [{ name: 'legacy-lc', imageName: 'base-web' }],
+      groups: [{ name: 'legacy', launchConfigurationName: 'legacy-lc', desiredCapacity: 0 }],
+    });
     await step(() => fleet.main(fleet.inputs({ command: 'cleanup', 'cleanup-keep': '1' })));
     await step(() => fleet.main(fleet.inputs({ command: 'wait-idle' })));
 

@@ -73,7 +73,8 @@ export async function waitForSsh(options: WaitForSshOptions): Promise<void> {
       log.debug(`SSH on ${host}:${port} answered after ${attempt} attempt(s)`);
       if (result.key && options.hostKeys) {
         const target = describeTarget({ host, port, instanceId: options.instanceId });
-        log.info(`SSH host key of ${target}: ${fingerprint(result.key)} (${options.hostKeys.describe()})`);
+        // Once per instance, so a user can compare it with what the instance printed to its console.
+        log.info(`SSH host key of ${target}: ${fingerprint(result.key)}`);
         const notice = options.hostKeys.notice?.();
         if (notice) log.warning(notice);
       }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CleanupReport } from '../../src/cleanup/index.js';
 import { cleanedOutput, cleanupSummaryMarkdown } from '../../src/report-cleanup.js';
+import { cell } from '../../src/report.js';
 
 const report: CleanupReport = {
   deleted: [
@@ -12,6 +13,12 @@ const report: CleanupReport = {
   kept: [{ kind: 'ami', id: 'ami-2', reason: 'used by group web|blue (LaunchTemplate, $Latest → lt-a:12)' }],
   failures: [{ kind: 'snapshot', id: 'snap-2', error: 'InvalidSnapshot.InUse: <in use>' }],
 };
+
+describe('cell', () => {
+  it('escapes what would break a table or render as markup, for every table of the summary', () => {
+    expect(cell('a|b\r\nc\nd <b>&amp;</b>')).toBe('a\\|b c d &lt;b&gt;&amp;amp;&lt;/b&gt;');
+  });
+});
 
 describe('cleanupSummaryMarkdown', () => {
   it('puts failures first, then deletions by kind and natural id order, then what was kept', () => {

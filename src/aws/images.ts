@@ -1,6 +1,7 @@
 /** EC2 image calls: create the AMI of a temporary instance and describe many images at once. */
 import {
   CreateImageCommand,
+  DeregisterImageCommand,
   paginateDescribeImages,
   type EC2Client,
   type Image,
@@ -59,4 +60,35 @@ export async function describeImages(ec2: EC2Client, ids: readonly string[]): Pr
     }
   }
   return found;
+}
+
+/** What discardImage did with the image's snapshots. */
+export interface DiscardedImage {
+  readonly deletedSnapshots: readonly string[];
+  /** Snapshots AWS did not delete, with its reason; cleanup finds them later by our tags. */
+  readonly keptSnapshots: readonly string[];
+}
+
+/**
+ * Deregisters an image a run gave up on, with the snapshots AWS knows belong to it (even those of a
+ * pending image we never saw), so it neither costs money nor takes a slot of cleanup-keep. Never
+ * takes an abort signal: it runs exactly when a run is being cancelled.
+ */
+export async function discardImage(ec2: EC2Client, imageId: string): Promise<DiscardedImage> {
+  try {
+    const result = await ec2.send(
+      new DeregisterImageCommand({ ImageId: imageId, DeleteAssociatedSnapshots: true }),
+    );
+    const snapshots = result.DeleteSnapshotResults ?? [];
+    return {
+      deletedSnapshots: snapshots
+        .filter((r) => r.ReturnCode === 'success')
+        .flatMap((r) => r.SnapshotId ?? []),
+      keptSnapshots: snapshots
+        .filter((r) => r.ReturnCode !== 'success')
+        .map((r) => `${r.SnapshotId ?? '?'} (${r.ReturnCode ?? 'unknown'})`),
+    };
+  } catch (error) {
+    throw wrapError(`Could not deregister ${imageId}`, error);
+  }
 }

@@ -3,10 +3,11 @@
  * CreateImage with our tags on image and snapshots, and wait until the image is available.
  */
 import type { Tag as Ec2Tag } from '@aws-sdk/client-ec2';
-import { createImage } from '../aws/images.js';
+import { createImage, discardImage } from '../aws/images.js';
 import { stopInstance } from '../aws/instances.js';
 import type { Tag } from '../config.js';
 import { Roles, Tags, TruncatedTagMarker } from '../constants.js';
+import { errorMessage } from '../errors.js';
 import type { PlannedImage } from '../plan.js';
 import type { Logger } from '../runtime.js';
 import type { PipelineContext } from './context.js';
@@ -75,7 +76,11 @@ export interface BakedImage {
   readonly name: string;
 }
 
-/** Stops (optionally) and images the instance, resolving once the AMI is available. */
+/**
+ * Stops (optionally) and images the instance, resolving once the AMI is available. ami-timeout is
+ * one deadline for both: the stop and the wait for `available` share it. An AMI whose wait fails
+ * (failed, timed out, cancelled) is deregistered with its snapshots, so it takes no rollback slot.
+ */
 export async function bakeImage(
   options: { readonly instance: TemporaryInstance; readonly image: PlannedImage },
   ctx: PipelineContext,
@@ -83,7 +88,8 @@ export async function bakeImage(
 ): Promise<BakedImage> {
   const { instance, image } = options;
   const bake = ctx.config.bake;
-  const timeoutMs = bake.timeoutSeconds * 1000;
+  const deadline = ctx.rt.clock.now() + bake.timeoutSeconds * 1000;
+  const remaining = (): number => Math.max(0, deadline - ctx.rt.clock.now());
   const lane = image.sourceImageId;
   if (bake.stopBeforeImage) {
     await ctx.timeline.record(lane, 'stop', async () => {
@@ -97,7 +103,7 @@ export async function bakeImage(
             return { error: `instance ${instance.instanceId} is ${state}` };
           return 'pending';
         },
-        timeoutMs,
+        timeoutMs: remaining(),
         what: `instance ${instance.instanceId} to stop`,
         signal: ctx.rt.signal,
       });
@@ -125,26 +131,47 @@ export async function bakeImage(
       signal: ctx.rt.signal,
     });
     log.info(`Creating ${imageId} (${name})`);
-    await ctx.pollers.images.waitFor(imageId, {
-      test: (i) => {
-        if (i?.State === 'available') return 'done';
-        if (
-          i?.State === 'failed' ||
-          i?.State === 'error' ||
-          i?.State === 'invalid' ||
-          i?.State === 'deregistered'
-        ) {
-          return {
-            error: `image ${imageId} is ${i.State}${i.StateReason?.Message ? `: ${i.StateReason.Message}` : ''}`,
-          };
-        }
-        return 'pending';
-      },
-      timeoutMs,
-      what: `image ${imageId} to be available`,
-      signal: ctx.rt.signal,
-    });
+    try {
+      await ctx.pollers.images.waitFor(imageId, {
+        test: (i) => {
+          if (i?.State === 'available') return 'done';
+          if (
+            i?.State === 'failed' ||
+            i?.State === 'error' ||
+            i?.State === 'invalid' ||
+            i?.State === 'deregistered'
+          ) {
+            return {
+              error: `image ${imageId} is ${i.State}${i.StateReason?.Message ? `: ${i.StateReason.Message}` : ''}`,
+            };
+          }
+          return 'pending';
+        },
+        timeoutMs: remaining(),
+        what: `image ${imageId} to be available`,
+        signal: ctx.rt.signal,
+      });
+    } catch (error) {
+      await discard(imageId, ctx, log);
+      throw error;
+    }
     log.info(`${imageId} is available`);
     return { imageId, name };
   });
+}
+
+/** Deregisters an AMI the run gave up on; a failure is a warning (cleanup finds it by its tags). */
+async function discard(imageId: string, ctx: PipelineContext, log: Logger): Promise<void> {
+  try {
+    const { deletedSnapshots, keptSnapshots } = await discardImage(ctx.rt.ec2, imageId);
+    const snapshots =
+      deletedSnapshots.length > 0 ? ` and its snapshot(s) ${deletedSnapshots.join(', ')}` : '';
+    log.info(`Deregistered ${imageId}${snapshots}: the run does not use it`);
+    if (keptSnapshots.length > 0)
+      log.warning(
+        `Could not delete snapshot(s) ${keptSnapshots.join(', ')} of ${imageId}; cleanup retires them later`,
+      );
+  } catch (error) {
+    log.warning(`${errorMessage(error)}; the unused AMI stays until a cleanup retires it`);
+  }
 }

@@ -1,5 +1,6 @@
 import {
   CreateImageCommand,
+  DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   StopInstancesCommand,
@@ -14,7 +15,7 @@ const image: PlannedImage = {
   sourceImageId: 'ami-old',
   launchTemplateId: 'lt-1',
   version: 4,
-  subnetId: undefined,
+  subnetIds: [],
   groups: [
     {
       name: 'web',
@@ -22,7 +23,6 @@ const image: PlannedImage = {
       launchTemplateName: 'web',
       version: 4,
       versionRef: 'number',
-      mixed: false,
       mixedInstancesPolicy: undefined,
       sourceImageId: 'ami-old',
     },
@@ -32,7 +32,6 @@ const image: PlannedImage = {
       launchTemplateName: 'web',
       version: 4,
       versionRef: '$Default',
-      mixed: false,
       mixedInstancesPolicy: undefined,
       sourceImageId: 'ami-old',
     },
@@ -154,10 +153,27 @@ describe('bakeImage', () => {
     ec2.on(DescribeImagesCommand).resolves({
       Images: [{ ImageId: 'ami-new', State: 'failed', StateReason: { Message: 'snapshot failed' } }],
     });
+    ec2.on(DeregisterImageCommand).resolves({
+      Return: true,
+      DeleteSnapshotResults: [
+        { SnapshotId: 'snap-1', ReturnCode: 'success' },
+        { SnapshotId: 'snap-2', ReturnCode: 'client-error' },
+      ],
+    });
     await expect(bakeImage({ instance, image }, ctx, ctx.rt.log)).rejects.toThrow(
       'image ami-new is failed: snapshot failed',
     );
     expect(ctx.timeline.spans[0]?.ok).toBe(false);
+    // The failed AMI goes, with its snapshots, so it takes no rollback slot.
+    expect(ec2.commandCalls(DeregisterImageCommand).map((c) => c.args[0].input)).toEqual([
+      { ImageId: 'ami-new', DeleteAssociatedSnapshots: true },
+    ]);
+    expect(ctx.rt.log.lines).toContain(
+      'info Deregistered ami-new and its snapshot(s) snap-1: the run does not use it',
+    );
+    expect(ctx.rt.log.lines).toContain(
+      'warning Could not delete snapshot(s) snap-2 (client-error) of ami-new; cleanup retires them later',
+    );
   });
 
   it('times out after ami-timeout', async () => {
@@ -168,8 +184,51 @@ describe('bakeImage', () => {
     const ec2 = mockClient(ctx.rt.ec2);
     ec2.on(CreateImageCommand).resolves({ ImageId: 'ami-new' });
     ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: 'ami-new', State: 'pending' }] });
+    ec2.on(DeregisterImageCommand).rejects(new Error('UnauthorizedOperation'));
     await expect(bakeImage({ instance, image }, ctx, ctx.rt.log)).rejects.toThrow(
       'Timed out after 30s waiting for image ami-new to be available',
     );
+    expect(ec2.commandCalls(DeregisterImageCommand)).toHaveLength(1);
+    expect(ctx.rt.log.lines).toContain(
+      'warning Could not deregister ami-new: UnauthorizedOperation; the unused AMI stays until a cleanup retires it',
+    );
+  });
+
+  it('deregisters the AMI when the run is cancelled while it is pending', async () => {
+    const base = testConfig();
+    const ctx = testContext(testConfig({ bake: { ...base.bake, stopBeforeImage: false } }));
+    const ec2 = mockClient(ctx.rt.ec2);
+    ec2.on(CreateImageCommand).resolves({ ImageId: 'ami-new' });
+    ec2.on(DescribeImagesCommand).callsFake(() => {
+      ctx.rt.controller.abort(new Error('SIGTERM'));
+      return { Images: [{ ImageId: 'ami-new', State: 'pending' }] };
+    });
+    ec2.on(DeregisterImageCommand).resolves({ Return: true, DeleteSnapshotResults: [] });
+    await expect(bakeImage({ instance, image }, ctx, ctx.rt.log)).rejects.toThrow('SIGTERM');
+    expect(ec2.commandCalls(DeregisterImageCommand)).toHaveLength(1);
+  });
+
+  it('stop and image share one ami-timeout deadline', async () => {
+    const base = testConfig();
+    const ctx = testContext(testConfig({ bake: { ...base.bake, timeoutSeconds: 30 } }));
+    const ec2 = mockClient(ctx.rt.ec2);
+    ec2.on(StopInstancesCommand).resolves({});
+    // 20 s of stopping (10 polls of 2 s): the image has the 10 s that are left.
+    let polls = 0;
+    ec2.on(DescribeInstancesCommand).callsFake(() => ({
+      Reservations: [
+        { Instances: [{ InstanceId: 'i-1', State: { Name: ++polls > 10 ? 'stopped' : 'stopping' } }] },
+      ],
+    }));
+    ec2.on(CreateImageCommand).resolves({ ImageId: 'ami-new' });
+    ec2.on(DescribeImagesCommand).resolves({ Images: [{ ImageId: 'ami-new', State: 'pending' }] });
+    ec2.on(DeregisterImageCommand).resolves({ Return: true });
+    const started = ctx.rt.clock.now();
+    await expect(bakeImage({ instance, image }, ctx, ctx.rt.log)).rejects.toThrow(
+      'Timed out after 8s waiting for image ami-new to be available',
+    );
+    // Ended within one image poll (5 s) past the 30 s, not after 20 s + a fresh 30 s.
+    expect(ctx.rt.clock.now() - started).toBeGreaterThanOrEqual(30_000);
+    expect(ctx.rt.clock.now() - started).toBeLessThan(35_000);
   });
 });

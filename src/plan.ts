@@ -5,6 +5,7 @@
  */
 import type { AutoScalingGroup, MixedInstancesPolicy } from '@aws-sdk/client-auto-scaling';
 import type { LaunchTemplateVersion } from '@aws-sdk/client-ec2';
+import { groupTemplateSpec } from './aws/group-update.js';
 
 /** How a group names its launch template version; it decides what happens after the refresh. */
 export type VersionRef = 'number' | '$Latest' | '$Default';
@@ -16,9 +17,10 @@ export interface PlannedGroup {
   /** The numeric version the group's reference resolves to today. */
   readonly version: number;
   readonly versionRef: VersionRef;
-  /** True when the template comes from a MixedInstancesPolicy. */
-  readonly mixed: boolean;
-  /** Kept whole so the refresh can swap only the template spec and keep the rest. */
+  /**
+   * Set when the template comes from a MixedInstancesPolicy, kept whole so the refresh can swap
+   * only the template spec and keep the rest.
+   */
   readonly mixedInstancesPolicy: MixedInstancesPolicy | undefined;
   readonly sourceImageId: string;
 }
@@ -28,8 +30,11 @@ export interface PlannedImage {
   /** The temporary instance launches from the first group's template version. */
   readonly launchTemplateId: string;
   readonly version: number;
-  /** From the first group's VPCZoneIdentifier, only when the template has no network interfaces. */
-  readonly subnetId: string | undefined;
+  /**
+   * The first group's VPCZoneIdentifier subnets, in order, tried one after the other when a subnet
+   * has no capacity; empty when the template brings its own network interfaces.
+   */
+  readonly subnetIds: readonly string[];
   readonly groups: readonly PlannedGroup[];
 }
 
@@ -54,7 +59,6 @@ export interface TemplateRef {
   readonly launchTemplateName: string | undefined;
   /** As written on the group; AWS's default is `$Default`. */
   readonly version: string;
-  readonly mixed: boolean;
 }
 
 /** One DescribeLaunchTemplateVersions call: every version the groups of one template need. */
@@ -67,8 +71,7 @@ export interface VersionRequest {
 
 /** Reads the launch template reference of a group, or why it has none we can use. */
 export function templateRefOf(group: AutoScalingGroup): TemplateRef | { readonly error: string } {
-  const mixedSpec = group.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
-  const spec = group.LaunchTemplate ?? mixedSpec;
+  const spec = groupTemplateSpec(group);
   if (!spec) {
     if (group.LaunchConfigurationName) {
       return {
@@ -85,7 +88,6 @@ export function templateRefOf(group: AutoScalingGroup): TemplateRef | { readonly
     launchTemplateId: id,
     launchTemplateName: name,
     version: spec.Version || '$Default',
-    mixed: !group.LaunchTemplate && mixedSpec !== undefined,
   };
 }
 
@@ -185,8 +187,7 @@ export function buildPlan(input: PlanInput): DeployPlan {
       launchTemplateName: resolved.LaunchTemplateName ?? ref.launchTemplateName ?? '',
       version: resolved.VersionNumber,
       versionRef: versionRefOf(ref.version),
-      mixed: ref.mixed,
-      mixedInstancesPolicy: ref.mixed ? group.MixedInstancesPolicy : undefined,
+      mixedInstancesPolicy: group.LaunchTemplate ? undefined : group.MixedInstancesPolicy,
       sourceImageId: imageId,
     };
     const entry = images.get(imageId) ?? { first: resolved, firstGroup: group, groups: [] };
@@ -198,8 +199,7 @@ export function buildPlan(input: PlanInput): DeployPlan {
       sourceImageId,
       launchTemplateId: first.LaunchTemplateId ?? '',
       version: first.VersionNumber ?? 0,
-      subnetId:
-        (first.LaunchTemplateData?.NetworkInterfaces ?? []).length > 0 ? undefined : firstSubnet(firstGroup),
+      subnetIds: (first.LaunchTemplateData?.NetworkInterfaces ?? []).length > 0 ? [] : subnetsOf(firstGroup),
       groups,
     })),
     failures,
@@ -207,12 +207,11 @@ export function buildPlan(input: PlanInput): DeployPlan {
   };
 }
 
-function firstSubnet(group: AutoScalingGroup): string | undefined {
-  const subnets = (group.VPCZoneIdentifier ?? '')
+function subnetsOf(group: AutoScalingGroup): string[] {
+  return (group.VPCZoneIdentifier ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  return subnets[0];
 }
 
 /** The plan as a table for the log, printed before anything is created. */
@@ -229,7 +228,7 @@ export function formatPlan(plan: DeployPlan): string {
           : group.launchTemplateId,
         String(group.version),
         group.versionRef,
-        group.mixed ? 'yes' : 'no',
+        group.mixedInstancesPolicy ? 'yes' : 'no',
       ]);
     }
   }
@@ -246,7 +245,7 @@ export function formatPlan(plan: DeployPlan): string {
   for (const image of plan.images) {
     lines.push(
       `${image.sourceImageId}: launch from ${image.launchTemplateId} version ${image.version}` +
-        (image.subnetId ? ` in ${image.subnetId}` : ''),
+        (image.subnetIds.length > 0 ? ` in ${image.subnetIds.join(' or ')}` : ''),
     );
   }
   for (const failure of plan.failures) lines.push(`Not deployable: ${failure.group} ${failure.error}`);

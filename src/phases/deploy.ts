@@ -2,26 +2,15 @@
  * Runs the user's deploy on a temporary instance through the SSH module. The transport is passed
  * in (the real ssh.ts in the action, fakes in tests), so the pipeline never opens a socket itself.
  */
-import type { DeployOverSshOptions, HostKeyVerifier } from '../ssh.js';
-import type { Clock, Logger } from '../runtime.js';
+import type { deployOverSsh, HostKeyVerifier, waitForSsh } from '../ssh.js';
+import type { Logger } from '../runtime.js';
 import type { PipelineContext } from './context.js';
 import type { TemporaryInstance } from './setup.js';
 
-/** Same contract as ssh.ts waitForSsh: resolves once sshd answers. */
-export type WaitForSsh = (options: {
-  host: string;
-  port: number;
-  timeoutMs: number;
-  clock: Clock;
-  signal: AbortSignal;
-  log: Logger;
-  intervalMs?: number;
-}) => Promise<void>;
-
-/** What the pipeline needs from SSH. */
+/** What the pipeline needs from SSH: ssh.ts in the action, fakes with the same contract in tests. */
 export interface SshTransport {
-  readonly waitForSsh: WaitForSsh;
-  readonly deployOverSsh: (options: DeployOverSshOptions) => Promise<void>;
+  readonly waitForSsh: typeof waitForSsh;
+  readonly deployOverSsh: typeof deployOverSsh;
 }
 
 /** The script's environment: the user's `deploy-env` plus facts about this instance and run. */

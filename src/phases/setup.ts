@@ -7,12 +7,12 @@ import type { Instance, Tag as Ec2Tag } from '@aws-sdk/client-ec2';
 import { launchInstance, terminateInstances } from '../aws/instances.js';
 import type { SshAddress } from '../config.js';
 import { ActionName, Roles, Tags } from '../constants.js';
-import { errorMessage } from '../errors.js';
+import { awsErrorCode, errorMessage } from '../errors.js';
 import type { PlannedImage } from '../plan.js';
 import type { Logger } from '../runtime.js';
 import type { PipelineContext } from './context.js';
 import { joinTagValue } from './bake.js';
-import type { WaitForSsh } from './deploy.js';
+import type { waitForSsh } from '../ssh.js';
 
 /** A temporary instance ready for a deploy, and the groups whose image it will become. */
 export interface TemporaryInstance {
@@ -74,27 +74,40 @@ export async function retireInstance(instanceId: string, ctx: PipelineContext, l
   }
 }
 
-/** Launches, registers and waits for the instance to run and answer on SSH. */
-export async function setupInstance(
-  image: PlannedImage,
-  ctx: PipelineContext,
-  deps: { readonly waitForSsh: WaitForSsh },
-  log: Logger,
-): Promise<TemporaryInstance> {
-  const lane = image.sourceImageId;
+/**
+ * EC2 error codes that concern one subnet (its zone has no capacity for the type, or does not offer
+ * it): the group's next subnet may well work.
+ */
+const SubnetCapacityCodes: ReadonlySet<string> = new Set([
+  'InsufficientInstanceCapacity',
+  'Unsupported',
+  'InvalidSubnet',
+]);
+
+/** The AWS error code of an error or of what it wraps. */
+function codeOf(error: unknown): string | undefined {
+  const code = awsErrorCode(error);
+  if (error instanceof Error && error.cause !== undefined && (!code || code === 'Error'))
+    return codeOf(error.cause);
+  return code;
+}
+
+/**
+ * RunInstances in the image's subnets, one after the other while a subnet has no capacity, and
+ * registers the instance the moment its id exists. Each subnet gets its own client token: a token
+ * stands for one set of parameters.
+ */
+async function launchInSubnets(image: PlannedImage, ctx: PipelineContext, log: Logger): Promise<string> {
   const { run } = ctx.config;
-  let instanceId: string | undefined;
-  try {
-    const instance = await ctx.timeline.record(lane, 'launch', async () => {
-      // A run cancelled before this image's turn launches nothing; one cancelled during the launch
-      // still waits for the id (see launchInstance) and terminates the instance below.
-      ctx.rt.signal.throwIfAborted();
-      const { launchToken } = ctx.registry;
-      const answered = ctx.registry.launching();
-      instanceId = await launchInstance(ctx.rt.ec2, {
+  const { launchToken } = ctx.registry;
+  const subnets: (string | undefined)[] = image.subnetIds.length > 0 ? [...image.subnetIds] : [undefined];
+  const answered = ctx.registry.launching();
+  for (const [index, subnetId] of subnets.entries()) {
+    try {
+      const instanceId = await launchInstance(ctx.rt.ec2, {
         launchTemplateId: image.launchTemplateId,
         version: image.version,
-        subnetId: image.subnetId,
+        subnetId,
         tags: instanceTags({
           image,
           runId: run.runId,
@@ -103,14 +116,44 @@ export async function setupInstance(
           now: ctx.rt.clock.now(),
           launchToken,
         }),
-        clientToken: `${launchToken}-${image.sourceImageId}`,
+        clientToken: `${launchToken}-${image.sourceImageId}${index > 0 ? `-${index}` : ''}`,
       });
       ctx.registry.register(instanceId);
       answered();
+      return instanceId;
+    } catch (error) {
+      const next = subnets[index + 1];
+      if (!next || !SubnetCapacityCodes.has(codeOf(error) ?? '')) throw error;
+      // A refused launch created nothing: the next subnet is a fresh attempt.
+      log.warning(`${errorMessage(error)}; trying subnet ${next}`);
+    }
+  }
+  throw new Error('no subnet to launch in'); // unreachable: the loop returns or throws
+}
+
+/**
+ * Launches, registers and waits for the instance to run and answer on SSH. ssh-timeout is one
+ * deadline from the launch: the wait for `running` and the SSH probe share it.
+ */
+export async function setupInstance(
+  image: PlannedImage,
+  ctx: PipelineContext,
+  deps: { readonly waitForSsh: typeof waitForSsh },
+  log: Logger,
+): Promise<TemporaryInstance> {
+  const lane = image.sourceImageId;
+  let instanceId: string | undefined;
+  try {
+    const deadline = ctx.rt.clock.now() + ctx.config.ssh.timeoutSeconds * 1000;
+    const instance = await ctx.timeline.record(lane, 'launch', async () => {
+      // A run cancelled before this image's turn launches nothing; one cancelled during the launch
+      // still waits for the id (see launchInstance) and terminates the instance below.
+      ctx.rt.signal.throwIfAborted();
+      instanceId = await launchInSubnets(image, ctx, log);
       log.info(
         `Launched temporary instance ${instanceId} from ${image.launchTemplateId} version ${image.version}`,
       );
-      return waitUntilRunning(instanceId, ctx);
+      return waitUntilRunning(instanceId, { ctx, deadline });
     });
     const address = addressOf(instance, ctx.config.ssh.address);
     await ctx.timeline.record(lane, 'ssh', async () => {
@@ -118,7 +161,7 @@ export async function setupInstance(
       await deps.waitForSsh({
         host: address,
         port: ctx.config.ssh.port,
-        timeoutMs: ctx.config.ssh.timeoutSeconds * 1000,
+        timeoutMs: Math.max(0, deadline - ctx.rt.clock.now()),
         clock: ctx.rt.clock,
         signal: ctx.rt.signal,
         log,
@@ -138,7 +181,11 @@ export async function setupInstance(
 }
 
 /** Waits for `running`; an instance that ends instead (capacity, a bad AMI) fails with AWS's reason. */
-export async function waitUntilRunning(instanceId: string, ctx: PipelineContext): Promise<Instance> {
+export async function waitUntilRunning(
+  instanceId: string,
+  options: { readonly ctx: PipelineContext; readonly deadline: number },
+): Promise<Instance> {
+  const { ctx } = options;
   return ctx.pollers.instances.waitFor(instanceId, {
     test: (instance) => {
       const state = instance?.State?.Name;
@@ -154,7 +201,7 @@ export async function waitUntilRunning(instanceId: string, ctx: PipelineContext)
       }
       return 'pending';
     },
-    timeoutMs: ctx.config.ssh.timeoutSeconds * 1000,
+    timeoutMs: Math.max(0, options.deadline - ctx.rt.clock.now()),
     what: `instance ${instanceId} to be running`,
     signal: ctx.rt.signal,
   });

@@ -13,7 +13,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it, vi } from 'vitest';
 import { State, Tags } from '../../src/constants.js';
-import type { WaitForSsh } from '../../src/phases/deploy.js';
+import type { waitForSsh } from '../../src/ssh.js';
+
+type WaitForSsh = typeof waitForSsh;
 import { setupInstance } from '../../src/phases/setup.js';
 import type { PlannedImage } from '../../src/plan.js';
 import { runPost } from '../../src/post-run.js';
@@ -24,7 +26,7 @@ const image: PlannedImage = {
   sourceImageId: 'ami-old',
   launchTemplateId: 'lt-1',
   version: 4,
-  subnetId: 'subnet-a',
+  subnetIds: ['subnet-a'],
   groups: [
     {
       name: 'web',
@@ -32,7 +34,6 @@ const image: PlannedImage = {
       launchTemplateName: 'web',
       version: 4,
       versionRef: 'number',
-      mixed: false,
       mixedInstancesPolicy: undefined,
       sourceImageId: 'ami-old',
     },

@@ -32,25 +32,21 @@ const v = (
 
 describe('templateRefOf', () => {
   it.each([
-    [
-      'plain template with a number',
-      { LaunchTemplate: lt('lt-1', '4') },
-      { key: 'lt-1', version: '4', mixed: false },
-    ],
+    ['plain template with a number', { LaunchTemplate: lt('lt-1', '4') }, { key: 'lt-1', version: '4' }],
     [
       'no version means $Default',
       { LaunchTemplate: lt('lt-1', undefined) },
-      { key: 'lt-1', version: '$Default', mixed: false },
+      { key: 'lt-1', version: '$Default' },
     ],
     [
       'mixed instances policy',
       { MixedInstancesPolicy: { LaunchTemplate: { LaunchTemplateSpecification: lt('lt-2', '$Latest') } } },
-      { key: 'lt-2', version: '$Latest', mixed: true },
+      { key: 'lt-2', version: '$Latest' },
     ],
     [
       'template by name only',
       { LaunchTemplate: { LaunchTemplateName: 'web', Version: '$Latest' } },
-      { key: 'name:web', version: '$Latest', mixed: false },
+      { key: 'name:web', version: '$Latest' },
     ],
   ])('%s', (_, extra, expected) => {
     expect(templateRefOf(group('g', extra as Partial<AutoScalingGroup>))).toMatchObject(expected);
@@ -117,16 +113,23 @@ describe('buildPlan', () => {
       ]),
     });
     expect(plan.failures).toEqual([]);
-    expect(plan.images.map((i) => [i.sourceImageId, i.launchTemplateId, i.version, i.subnetId])).toEqual([
-      ['ami-old', 'lt-1', 4, 'subnet-apia'],
-      ['ami-other', 'lt-2', 1, 'subnet-workera'],
+    expect(plan.images.map((i) => [i.sourceImageId, i.launchTemplateId, i.version, i.subnetIds])).toEqual([
+      ['ami-old', 'lt-1', 4, ['subnet-apia', 'subnet-apib']],
+      ['ami-other', 'lt-2', 1, ['subnet-workera', 'subnet-workerb']],
     ]);
-    expect(plan.images[0]?.groups.map((g) => [g.name, g.version, g.versionRef, g.mixed])).toEqual([
+    expect(
+      plan.images[0]?.groups.map((g) => [
+        g.name,
+        g.version,
+        g.versionRef,
+        g.mixedInstancesPolicy !== undefined,
+      ]),
+    ).toEqual([
       ['api', 4, '$Latest', false],
       ['web', 3, 'number', false],
     ]);
     const worker = plan.images[1]?.groups[0];
-    expect(worker).toMatchObject({ name: 'worker', versionRef: '$Default', mixed: true });
+    expect(worker).toMatchObject({ name: 'worker', versionRef: '$Default' });
     expect(worker?.mixedInstancesPolicy?.LaunchTemplate?.Overrides).toEqual([{ InstanceType: 'm7g.large' }]);
   });
 
@@ -144,7 +147,7 @@ describe('buildPlan', () => {
         ],
       ]),
     });
-    expect(plan.images[0]?.subnetId).toBeUndefined();
+    expect(plan.images[0]?.subnetIds).toEqual([]);
   });
 
   it('fails only the groups it cannot plan, each with its reason', () => {

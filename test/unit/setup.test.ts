@@ -7,7 +7,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it, vi } from 'vitest';
 import { State } from '../../src/constants.js';
-import type { WaitForSsh } from '../../src/phases/deploy.js';
+import type { waitForSsh } from '../../src/ssh.js';
+
+type WaitForSsh = typeof waitForSsh;
 import { setupInstance } from '../../src/phases/setup.js';
 import type { PlannedImage } from '../../src/plan.js';
 import { testConfig, testContext } from './fakes.js';
@@ -16,7 +18,7 @@ const image: PlannedImage = {
   sourceImageId: 'ami-old',
   launchTemplateId: 'lt-1',
   version: 4,
-  subnetId: 'subnet-a',
+  subnetIds: ['subnet-a'],
   groups: [
     {
       name: 'web',
@@ -24,7 +26,6 @@ const image: PlannedImage = {
       launchTemplateName: 'web',
       version: 4,
       versionRef: 'number',
-      mixed: false,
       mixedInstancesPolicy: undefined,
       sourceImageId: 'ami-old',
     },
@@ -34,7 +35,6 @@ const image: PlannedImage = {
       launchTemplateName: 'api',
       version: 1,
       versionRef: '$Latest',
-      mixed: false,
       mixedInstancesPolicy: undefined,
       sourceImageId: 'ami-old',
     },
@@ -93,8 +93,9 @@ describe('setupInstance', () => {
       'asg-rolling:version': '9.9.9',
       'asg-rolling:launch-token': ctx.registry.launchToken,
     });
+    // ssh-timeout (300 s) runs from the launch: the 2 s spent waiting for `running` are gone.
     expect(waitForSsh).toHaveBeenCalledWith(
-      expect.objectContaining({ host: '127.0.0.5', port: 22, timeoutMs: 300_000 }),
+      expect.objectContaining({ host: '127.0.0.5', port: 22, timeoutMs: 298_000 }),
     );
     // setup keeps the instance: it is still registered for the post step.
     expect(ctx.saved.get(State.TemporaryInstances)).toBe('["i-1"]');
@@ -156,12 +157,84 @@ describe('setupInstance', () => {
   it('leaves out the subnet when the plan has none', async () => {
     const { ctx, ec2 } = setup();
     ec2.on(DescribeInstancesCommand).resolves(described('running'));
+    await setupInstance({ ...image, subnetIds: [] }, ctx, { waitForSsh: async () => undefined }, ctx.rt.log);
+    expect(ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input).not.toHaveProperty('SubnetId');
+  });
+
+  it('running and SSH share one ssh-timeout deadline from the launch', async () => {
+    const { ctx, ec2 } = setup();
+    // 100 s of `pending` (50 polls of 2 s), then running: SSH has the 200 s that are left.
+    let polls = 0;
+    ec2.on(DescribeInstancesCommand).callsFake(() => described(++polls > 50 ? 'running' : 'pending'));
+    const waitForSsh = vi.fn<WaitForSsh>().mockResolvedValue(undefined);
+    await setupInstance(image, ctx, { waitForSsh }, ctx.rt.log);
+    expect(waitForSsh).toHaveBeenCalledWith(expect.objectContaining({ timeoutMs: 198_000 }));
+
+    const slow = setup();
+    slow.ec2.on(DescribeInstancesCommand).resolves(described('pending'));
+    await expect(
+      setupInstance(image, slow.ctx, { waitForSsh: async () => undefined }, slow.ctx.rt.log),
+    ).rejects.toThrow('Timed out after 300s waiting for instance i-1 to be running');
+  });
+
+  it('tries the next subnet of the group when one has no capacity, and says so', async () => {
+    const { ctx, ec2 } = setup();
+    const capacity = Object.assign(new Error('We currently do not have sufficient capacity in eu-west-1a'), {
+      name: 'InsufficientInstanceCapacity',
+      $metadata: {},
+    });
+    ec2
+      .on(RunInstancesCommand)
+      .rejectsOnce(capacity)
+      .resolves({ Instances: [{ InstanceId: 'i-1' }] });
+    ec2.on(DescribeInstancesCommand).resolves(described('running'));
     await setupInstance(
-      { ...image, subnetId: undefined },
+      { ...image, subnetIds: ['subnet-a', 'subnet-b', 'subnet-c'] },
       ctx,
       { waitForSsh: async () => undefined },
       ctx.rt.log,
     );
-    expect(ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input).not.toHaveProperty('SubnetId');
+    const launches = ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input);
+    expect(launches.map((l) => l.SubnetId)).toEqual(['subnet-a', 'subnet-b']);
+    // A client token stands for one set of parameters: each subnet gets its own.
+    expect(new Set(launches.map((l) => l.ClientToken)).size).toBe(2);
+    expect(ctx.rt.log.lines).toContain(
+      'warning Could not launch an instance from launch template lt-1 version 4: InsufficientInstanceCapacity: ' +
+        'We currently do not have sufficient capacity in eu-west-1a; trying subnet subnet-b',
+    );
+    expect(ctx.registry.pending()).toEqual(['i-1']);
+  });
+
+  it('fails at once on an error that is not about the subnet, and after the last subnet', async () => {
+    const denied = setup();
+    denied.ec2
+      .on(RunInstancesCommand)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'UnauthorizedOperation' }));
+    await expect(
+      setupInstance(
+        { ...image, subnetIds: ['subnet-a', 'subnet-b'] },
+        denied.ctx,
+        { waitForSsh: async () => undefined },
+        denied.ctx.rt.log,
+      ),
+    ).rejects.toThrow('not authorized');
+    expect(denied.ec2.commandCalls(RunInstancesCommand)).toHaveLength(1);
+
+    const full = setup();
+    full.ec2
+      .on(RunInstancesCommand)
+      .rejects(Object.assign(new Error('no capacity'), { name: 'InsufficientInstanceCapacity' }));
+    await expect(
+      setupInstance(
+        { ...image, subnetIds: ['subnet-a', 'subnet-b'] },
+        full.ctx,
+        { waitForSsh: async () => undefined },
+        full.ctx.rt.log,
+      ),
+    ).rejects.toThrow('no capacity');
+    expect(full.ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input.SubnetId)).toEqual([
+      'subnet-a',
+      'subnet-b',
+    ]);
   });
 });

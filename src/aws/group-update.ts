@@ -9,22 +9,34 @@ import {
   type AutoScalingClient,
   type AutoScalingGroup,
   type LaunchTemplateSpecification,
-  type UpdateAutoScalingGroupType,
+  type MixedInstancesPolicy,
 } from '@aws-sdk/client-auto-scaling';
-import { DescribeLaunchTemplatesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { paginateDescribeLaunchTemplates, type EC2Client } from '@aws-sdk/client-ec2';
 import { wrapError } from '../errors.js';
+import { chunk } from './batch.js';
 
-/** The group as it stands now (undefined once it is gone), read again because a refresh changed it. */
-export async function describeGroup(
+/** AWS accepts at most this many names in one DescribeAutoScalingGroups call. */
+const GroupNamesPerCall = 50;
+/** DescribeLaunchTemplates pages hold at most 200 templates. */
+const TemplatesPerPage = 200;
+
+/** The groups as they stand now, by name (a group that is gone is absent), 50 names a call. */
+export async function describeGroups(
   client: AutoScalingClient,
-  name: string,
-): Promise<AutoScalingGroup | undefined> {
+  names: readonly string[],
+): Promise<Map<string, AutoScalingGroup>> {
+  const found = new Map<string, AutoScalingGroup>();
   try {
-    const result = await client.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
-    return result.AutoScalingGroups?.find((g) => g.AutoScalingGroupName === name);
+    for (const part of chunk([...new Set(names)], GroupNamesPerCall)) {
+      const result = await client.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: part }));
+      for (const group of result.AutoScalingGroups ?? []) {
+        if (group.AutoScalingGroupName) found.set(group.AutoScalingGroupName, group);
+      }
+    }
   } catch (error) {
-    throw wrapError(`Could not describe Auto Scaling group ${name}`, error);
+    throw wrapError(`Could not describe Auto Scaling groups ${names.join(', ')}`, error);
   }
+  return found;
 }
 
 /** A template's version numbers now: what `$Default` and `$Latest` resolve to at this moment. */
@@ -33,41 +45,53 @@ export interface TemplateVersionNumbers {
   readonly latestVersion: number | undefined;
 }
 
-/** Reads where `$Default` and `$Latest` point, in one DescribeLaunchTemplates call. */
+/**
+ * Reads where `$Default` and `$Latest` point for each template, in as few DescribeLaunchTemplates
+ * calls as the page size allows. A template that is gone is absent.
+ */
 export async function templateVersionNumbers(
   ec2: EC2Client,
-  launchTemplateId: string,
-): Promise<TemplateVersionNumbers> {
+  launchTemplateIds: readonly string[],
+): Promise<Map<string, TemplateVersionNumbers>> {
+  const found = new Map<string, TemplateVersionNumbers>();
   try {
-    const result = await ec2.send(
-      new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [launchTemplateId] }),
-    );
-    const template = result.LaunchTemplates?.find((t) => t.LaunchTemplateId === launchTemplateId);
-    if (!template) throw new Error('not found');
-    return { defaultVersion: template.DefaultVersionNumber, latestVersion: template.LatestVersionNumber };
+    for (const part of chunk([...new Set(launchTemplateIds)], TemplatesPerPage)) {
+      const pages = paginateDescribeLaunchTemplates({ client: ec2 }, { LaunchTemplateIds: part });
+      for await (const page of pages) {
+        for (const t of page.LaunchTemplates ?? []) {
+          if (!t.LaunchTemplateId) continue;
+          found.set(t.LaunchTemplateId, {
+            defaultVersion: t.DefaultVersionNumber,
+            latestVersion: t.LatestVersionNumber,
+          });
+        }
+      }
+    }
   } catch (error) {
-    throw wrapError(`Could not describe launch template ${launchTemplateId}`, error);
+    throw wrapError(`Could not describe launch templates ${launchTemplateIds.join(', ')}`, error);
   }
+  return found;
 }
 
 /** The launch template spec a group launches from: its own, or its MixedInstancesPolicy's. */
-export function groupTemplateSpec(group: AutoScalingGroup): LaunchTemplateSpecification | undefined {
+export function groupTemplateSpec(
+  group: Pick<AutoScalingGroup, 'LaunchTemplate' | 'MixedInstancesPolicy'>,
+): LaunchTemplateSpecification | undefined {
   return group.LaunchTemplate ?? group.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
 }
 
 /**
- * The update that swaps only the group's template spec. A MixedInstancesPolicy goes back whole, as
- * described, with only its spec replaced, so overrides and the instances distribution stay exactly.
+ * The group's launch template setting with only the template spec replaced, as both
+ * UpdateAutoScalingGroup and a refresh's DesiredConfiguration take it. A MixedInstancesPolicy goes
+ * back whole, as described, so overrides and the instances distribution stay exactly.
  */
-export function referenceUpdate(
-  group: AutoScalingGroup,
+export function withTemplateSpec(
+  group: Pick<AutoScalingGroup, 'LaunchTemplate' | 'MixedInstancesPolicy'>,
   spec: { readonly LaunchTemplateId: string; readonly Version: string },
-): UpdateAutoScalingGroupType {
-  const name = group.AutoScalingGroupName ?? '';
+): { LaunchTemplate: LaunchTemplateSpecification } | { MixedInstancesPolicy: MixedInstancesPolicy } {
   const policy = group.MixedInstancesPolicy;
-  if (group.LaunchTemplate || !policy) return { AutoScalingGroupName: name, LaunchTemplate: { ...spec } };
+  if (group.LaunchTemplate || !policy) return { LaunchTemplate: { ...spec } };
   return {
-    AutoScalingGroupName: name,
     MixedInstancesPolicy: {
       ...policy,
       LaunchTemplate: { ...policy.LaunchTemplate, LaunchTemplateSpecification: { ...spec } },
@@ -75,15 +99,18 @@ export function referenceUpdate(
   };
 }
 
-/** Sends the update of referenceUpdate; nothing else of the group changes. */
+/** Points the group at `spec` (withTemplateSpec); nothing else of the group changes. */
 export async function setGroupTemplateReference(
   client: AutoScalingClient,
   group: AutoScalingGroup,
   spec: { readonly LaunchTemplateId: string; readonly Version: string },
 ): Promise<void> {
+  const name = group.AutoScalingGroupName ?? '';
   try {
-    await client.send(new UpdateAutoScalingGroupCommand(referenceUpdate(group, spec)));
+    await client.send(
+      new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: name, ...withTemplateSpec(group, spec) }),
+    );
   } catch (error) {
-    throw wrapError(`Could not update Auto Scaling group ${group.AutoScalingGroupName ?? ''}`, error);
+    throw wrapError(`Could not update Auto Scaling group ${name}`, error);
   }
 }

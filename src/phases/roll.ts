@@ -3,15 +3,10 @@
  * never updated first: the new numeric version goes in the refresh's DesiredConfiguration, so a
  * failed refresh can roll back to exactly what the group had. On success AWS saves the desired
  * configuration on the group, so a group that followed `$Latest` or `$Default` would be left naming
- * our version by number; restoreReference sets its own reference back once that is safe.
+ * our version by number; versions.ts sets its own reference back once that is safe.
  */
 import type { DesiredConfiguration, InstanceRefresh, RefreshPreferences } from '@aws-sdk/client-auto-scaling';
-import {
-  describeGroup,
-  groupTemplateSpec,
-  setGroupTemplateReference,
-  templateVersionNumbers,
-} from '../aws/group-update.js';
+import { withTemplateSpec } from '../aws/group-update.js';
 import {
   cancelInstanceRefresh,
   findActiveRefresh,
@@ -20,7 +15,7 @@ import {
 } from '../aws/refreshes.js';
 import type { RollConfig } from '../config.js';
 import { TerminalRefreshStatuses } from '../constants.js';
-import { awsErrorCode, errorMessage, wrapError } from '../errors.js';
+import { awsErrorCode, wrapError } from '../errors.js';
 import type { PlannedGroup } from '../plan.js';
 import type { Logger } from '../runtime.js';
 import type { PipelineContext } from './context.js';
@@ -72,15 +67,10 @@ export function refreshPreferences(
  * MixedInstancesPolicy group the whole policy with only its template spec replaced.
  */
 export function desiredConfiguration(group: PlannedGroup, newVersion: number): DesiredConfiguration {
-  const spec = { LaunchTemplateId: group.launchTemplateId, Version: String(newVersion) };
-  const policy = group.mixedInstancesPolicy;
-  if (!group.mixed || !policy) return { LaunchTemplate: spec };
-  return {
-    MixedInstancesPolicy: {
-      ...policy,
-      LaunchTemplate: { ...policy.LaunchTemplate, LaunchTemplateSpecification: spec },
-    },
-  };
+  return withTemplateSpec(
+    { MixedInstancesPolicy: group.mixedInstancesPolicy },
+    { LaunchTemplateId: group.launchTemplateId, Version: String(newVersion) },
+  );
 }
 
 /**
@@ -214,16 +204,16 @@ export async function runRefresh(
 }
 
 /**
- * Rolls one group onto `newVersion` of its template. A `$Latest` group gets its reference back here
- * once the refresh succeeded; a `$Default` group only after the pipeline made the version the
- * default (restoreReferences), since `$Default` would otherwise still launch the old image.
+ * Rolls one group onto `newVersion` of its template. A `$Latest` or `$Default` group gets its
+ * reference back only once every roll of its version ended (versions.ts), since the reference must
+ * resolve to what was rolled out.
  */
 export async function rollGroup(
-  group: PlannedGroup,
-  newVersion: number,
+  options: { readonly group: PlannedGroup; readonly newVersion: number },
   ctx: PipelineContext,
   log: Logger,
 ): Promise<RefreshRecord> {
+  const { group, newVersion } = options;
   const autoRollback = ctx.config.roll.autoRollback && canAutoRollback(group);
   if (ctx.config.roll.autoRollback && !autoRollback) {
     log.warning(
@@ -245,83 +235,5 @@ export async function rollGroup(
         `(wait-for-refresh is false, so it is not set back to ${group.versionRef}); set it back to ${group.versionRef} afterwards`,
     );
   }
-  if (group.versionRef === '$Latest' && record.status === 'Successful')
-    await restoreReference(group, newVersion, ctx, log);
   return record;
-}
-
-/** What restoreReference did: set the reference back, left the number on purpose, or failed. */
-export type RestoreOutcome = 'restored' | 'kept' | 'failed' | 'not-needed';
-
-/**
- * After a Successful refresh, points a group that followed `$Default` or `$Latest` at that reference
- * again, but only while it still resolves to `newVersion` (so no instance is replaced) and while the
- * group still names `newVersion` (nobody changed it meanwhile). Never throws: the refresh succeeded,
- * so a failure here is a warning that says what the group now points at.
- */
-export async function restoreReference(
-  group: PlannedGroup,
-  newVersion: number,
-  ctx: PipelineContext,
-  log: Logger,
-): Promise<RestoreOutcome> {
-  const ref = group.versionRef;
-  if (ref === 'number') return 'not-needed';
-  const template = group.launchTemplateId;
-  const pinned = `the group names ${template} version ${newVersion} by number`;
-  try {
-    const numbers = await templateVersionNumbers(ctx.rt.ec2, template);
-    const now = ref === '$Default' ? numbers.defaultVersion : numbers.latestVersion;
-    if (now !== newVersion) {
-      const why =
-        ref === '$Latest'
-          ? `a newer version (${String(now)}) of ${template} was made meanwhile and $Latest would launch it`
-          : `the default version of ${template} is ${String(now)}, not ${newVersion}`;
-      log.warning(`${pinned}, not ${ref}: ${why}; set it back to ${ref} when that is what you want`);
-      return 'kept';
-    }
-    const current = await describeGroup(ctx.rt.autoScaling, group.name);
-    const spec = current && groupTemplateSpec(current);
-    if (!current || !spec) {
-      log.warning(`could not set the group back to ${ref}: it is gone or has no launch template any more`);
-      return 'kept';
-    }
-    if (spec.Version === ref) {
-      log.info(`The group already follows ${ref} of ${template}`);
-      return 'restored';
-    }
-    const sameTemplate = spec.LaunchTemplateId
-      ? spec.LaunchTemplateId === template
-      : spec.LaunchTemplateName === group.launchTemplateName;
-    if (!sameTemplate || spec.Version !== String(newVersion)) {
-      log.warning(
-        `left as it is, not set back to ${ref}: it was changed meanwhile and names ` +
-          `${spec.LaunchTemplateId ?? spec.LaunchTemplateName ?? '?'} version ${spec.Version ?? '?'}`,
-      );
-      return 'kept';
-    }
-    await setGroupTemplateReference(ctx.rt.autoScaling, current, {
-      LaunchTemplateId: template,
-      Version: ref,
-    });
-    log.info(
-      `The group follows ${ref} of ${template} again (version ${newVersion}: no instance is replaced)`,
-    );
-    return 'restored';
-  } catch (error) {
-    log.warning(
-      `the refresh succeeded, but ${pinned} instead of ${ref}: ${errorMessage(error)}. ` +
-        `Set its launch template version back to ${ref}`,
-    );
-    return 'failed';
-  }
-}
-
-/** restoreReference for each group, one after the other, each logging under its own name. */
-export async function restoreReferences(
-  groups: readonly PlannedGroup[],
-  newVersion: number,
-  ctx: PipelineContext,
-): Promise<void> {
-  for (const group of groups) await restoreReference(group, newVersion, ctx, ctx.rt.log.child(group.name));
 }

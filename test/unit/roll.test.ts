@@ -1,13 +1,10 @@
 import {
   CancelInstanceRefreshCommand,
-  DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
   StartInstanceRefreshCommand,
   UpdateAutoScalingGroupCommand,
-  type AutoScalingGroup,
   type InstanceRefresh,
 } from '@aws-sdk/client-auto-scaling';
-import { DescribeLaunchTemplatesCommand } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import type { RollConfig } from '../../src/config.js';
@@ -16,8 +13,6 @@ import {
   judgeRefresh,
   RefreshFailedError,
   refreshPreferences,
-  restoreReference,
-  restoreReferences,
   rollGroup,
 } from '../../src/phases/roll.js';
 import type { PlannedGroup } from '../../src/plan.js';
@@ -29,7 +24,6 @@ const group = (extra: Partial<PlannedGroup> = {}): PlannedGroup => ({
   launchTemplateName: 'web',
   version: 3,
   versionRef: 'number',
-  mixed: false,
   mixedInstancesPolicy: undefined,
   sourceImageId: 'ami-old',
   ...extra,
@@ -110,7 +104,7 @@ describe('desiredConfiguration', () => {
       },
       InstancesDistribution: { OnDemandBaseCapacity: 1, SpotAllocationStrategy: 'price-capacity-optimized' },
     };
-    expect(desiredConfiguration(group({ mixed: true, mixedInstancesPolicy: policy }), 9)).toEqual({
+    expect(desiredConfiguration(group({ mixedInstancesPolicy: policy }), 9)).toEqual({
       MixedInstancesPolicy: {
         LaunchTemplate: {
           LaunchTemplateSpecification: { LaunchTemplateId: 'lt-1', Version: '9' },
@@ -159,7 +153,7 @@ describe('rollGroup', () => {
       .resolvesOnce(refresh('r-new', 'InProgress', { PercentageComplete: 50, InstancesToUpdate: 2 }))
       .resolvesOnce(refresh('r-new', 'Baking', { PercentageComplete: 100, InstancesToUpdate: 0 }))
       .resolves(refresh('r-new', 'Successful', { PercentageComplete: 100, InstancesToUpdate: 0 }));
-    const record = await rollGroup(group(), 7, ctx, ctx.rt.log.child('web'));
+    const record = await rollGroup({ group: group(), newVersion: 7 }, ctx, ctx.rt.log.child('web'));
     expect(record).toMatchObject({
       group: 'web',
       instanceRefreshId: 'r-new',
@@ -183,7 +177,7 @@ describe('rollGroup', () => {
     const { ctx, asg } = setup();
     asg.on(StartInstanceRefreshCommand).resolves({ InstanceRefreshId: 'r-new' });
     asg.on(DescribeInstanceRefreshesCommand).resolves(refresh('r-new', 'Successful'));
-    await rollGroup(group({ versionRef: '$Latest' }), 7, ctx, ctx.rt.log);
+    await rollGroup({ group: group({ versionRef: '$Latest' }), newVersion: 7 }, ctx, ctx.rt.log);
     expect(asg.commandCalls(StartInstanceRefreshCommand)[0]?.args[0].input.Preferences?.AutoRollback).toBe(
       false,
     );
@@ -198,7 +192,9 @@ describe('rollGroup', () => {
     asg
       .on(DescribeInstanceRefreshesCommand)
       .resolves(refresh('r-new', 'RollbackSuccessful', { StatusReason: 'alarm 5xx fired' }));
-    const error = await rollGroup(group(), 7, ctx, ctx.rt.log).catch((e: unknown) => e);
+    const error = await rollGroup({ group: group(), newVersion: 7 }, ctx, ctx.rt.log).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(RefreshFailedError);
     expect((error as RefreshFailedError).message).toBe(
       'rolled back: alarm 5xx fired (Instance Refresh r-new ended RollbackSuccessful)',
@@ -224,7 +220,7 @@ describe('rollGroup', () => {
     asg
       .on(DescribeInstanceRefreshesCommand, { InstanceRefreshIds: ['r-new'] })
       .resolves(refresh('r-new', 'Successful'));
-    const record = await rollGroup(group(), 7, ctx, ctx.rt.log);
+    const record = await rollGroup({ group: group(), newVersion: 7 }, ctx, ctx.rt.log);
     expect(record.instanceRefreshId).toBe('r-new');
     expect(asg.commandCalls(StartInstanceRefreshCommand)).toHaveLength(2);
     expect(asg.commandCalls(CancelInstanceRefreshCommand)).toHaveLength(0);
@@ -244,7 +240,9 @@ describe('rollGroup', () => {
     asg
       .on(DescribeInstanceRefreshesCommand, { InstanceRefreshIds: ['r-new'] })
       .resolves(refresh('r-new', 'Successful'));
-    await expect(rollGroup(group(), 7, ctx, ctx.rt.log)).resolves.toMatchObject({ status: 'Successful' });
+    await expect(rollGroup({ group: group(), newVersion: 7 }, ctx, ctx.rt.log)).resolves.toMatchObject({
+      status: 'Successful',
+    });
     expect(asg.commandCalls(CancelInstanceRefreshCommand)[0]?.args[0].input).toEqual({
       AutoScalingGroupName: 'web',
     });
@@ -254,7 +252,7 @@ describe('rollGroup', () => {
   it('on-refresh-in-progress fail: fails the group and touches nothing', async () => {
     const { ctx, asg } = setup({ onRefreshInProgress: 'fail' });
     asg.on(StartInstanceRefreshCommand).rejects(inProgress());
-    await expect(rollGroup(group(), 7, ctx, ctx.rt.log)).rejects.toThrow(
+    await expect(rollGroup({ group: group(), newVersion: 7 }, ctx, ctx.rt.log)).rejects.toThrow(
       'an Instance Refresh is already in progress on web (on-refresh-in-progress: fail)',
     );
     expect(asg.commandCalls(CancelInstanceRefreshCommand)).toHaveLength(0);
@@ -267,7 +265,7 @@ describe('rollGroup', () => {
     asg
       .on(DescribeInstanceRefreshesCommand)
       .resolves(refresh('r-new', 'InProgress', { PercentageComplete: 10 }));
-    await expect(rollGroup(group(), 7, ctx, ctx.rt.log)).rejects.toThrow(
+    await expect(rollGroup({ group: group(), newVersion: 7 }, ctx, ctx.rt.log)).rejects.toThrow(
       'Timed out after 60s waiting for Instance Refresh r-new (it goes on in AWS)',
     );
   });
@@ -275,7 +273,9 @@ describe('rollGroup', () => {
   it('with wait-for-refresh false returns once started', async () => {
     const { ctx, asg } = setup({ waitForRefresh: false });
     asg.on(StartInstanceRefreshCommand).resolves({ InstanceRefreshId: 'r-new' });
-    await expect(rollGroup(group(), 7, ctx, ctx.rt.log)).resolves.toMatchObject({ status: 'Pending' });
+    await expect(rollGroup({ group: group(), newVersion: 7 }, ctx, ctx.rt.log)).resolves.toMatchObject({
+      status: 'Pending',
+    });
     expect(asg.commandCalls(DescribeInstanceRefreshesCommand)).toHaveLength(0);
   });
 
@@ -284,128 +284,17 @@ describe('rollGroup', () => {
     asg
       .on(StartInstanceRefreshCommand)
       .rejects(Object.assign(new Error('bad preference'), { name: 'ValidationError' }));
-    await expect(rollGroup(group(), 7, ctx, ctx.rt.log)).rejects.toThrow(
+    await expect(rollGroup({ group: group(), newVersion: 7 }, ctx, ctx.rt.log)).rejects.toThrow(
       'Could not start the Instance Refresh: bad preference',
     );
   });
 });
 
-/** The group as AWS describes it after a Successful refresh to version 7: pinned to the number. */
-const described = (extra: Partial<AutoScalingGroup> = {}): { AutoScalingGroups: AutoScalingGroup[] } => ({
-  AutoScalingGroups: [
-    {
-      AutoScalingGroupName: 'web',
-      LaunchTemplate: { LaunchTemplateId: 'lt-1', LaunchTemplateName: 'web', Version: '7' },
-      ...extra,
-    } as AutoScalingGroup,
-  ],
-});
-const template = (defaultVersion: number, latestVersion: number) => ({
-  LaunchTemplates: [
-    { LaunchTemplateId: 'lt-1', DefaultVersionNumber: defaultVersion, LatestVersionNumber: latestVersion },
-  ],
-});
-
-describe('rollGroup gives a $Latest group its reference back', () => {
-  function succeeding(roll: Partial<RollConfig> = {}) {
-    const parts = setup(roll);
-    parts.asg.on(StartInstanceRefreshCommand).resolves({ InstanceRefreshId: 'r-new' });
-    parts.asg.on(DescribeInstanceRefreshesCommand).resolves(refresh('r-new', 'Successful'));
-    return parts;
-  }
-
-  it('after Successful, when version 7 is still the latest: the group follows $Latest again', async () => {
-    const { ctx, asg, ec2 } = succeeding();
-    ec2.on(DescribeLaunchTemplatesCommand, { LaunchTemplateIds: ['lt-1'] }).resolves(template(3, 7));
-    asg.on(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: ['web'] }).resolves(described());
-    asg.on(UpdateAutoScalingGroupCommand).resolves({});
-    const record = await rollGroup(group({ versionRef: '$Latest' }), 7, ctx, ctx.rt.log.child('web'));
-    expect(record.status).toBe('Successful');
-    expect(asg.commandCalls(UpdateAutoScalingGroupCommand).map((c) => c.args[0].input)).toEqual([
-      { AutoScalingGroupName: 'web', LaunchTemplate: { LaunchTemplateId: 'lt-1', Version: '$Latest' } },
-    ]);
-    expect(ctx.rt.log.lines).toContain(
-      'info [web] The group follows $Latest of lt-1 again (version 7: no instance is replaced)',
-    );
-  });
-
-  it('keeps the number, with a warning, when someone made a newer version meanwhile', async () => {
-    const { ctx, asg, ec2 } = succeeding();
-    ec2.on(DescribeLaunchTemplatesCommand).resolves(template(3, 8));
-    asg.on(DescribeAutoScalingGroupsCommand).resolves(described());
-    const record = await rollGroup(group({ versionRef: '$Latest' }), 7, ctx, ctx.rt.log);
-    expect(record.status).toBe('Successful');
-    expect(asg.commandCalls(UpdateAutoScalingGroupCommand)).toHaveLength(0);
-    expect(ctx.rt.log.lines).toContain(
-      'warning the group names lt-1 version 7 by number, not $Latest: a newer version (8) of lt-1 was made meanwhile ' +
-        'and $Latest would launch it; set it back to $Latest when that is what you want',
-    );
-  });
-
-  it('a MixedInstancesPolicy group gets back its whole policy with only the spec replaced', async () => {
-    const { ctx, asg, ec2 } = succeeding();
-    const policy = {
-      LaunchTemplate: {
-        LaunchTemplateSpecification: { LaunchTemplateId: 'lt-1', LaunchTemplateName: 'web', Version: '7' },
-        Overrides: [{ InstanceType: 'm7g.large' }, { InstanceType: 'm6g.large', WeightedCapacity: '2' }],
-      },
-      InstancesDistribution: { OnDemandBaseCapacity: 1, SpotAllocationStrategy: 'price-capacity-optimized' },
-    };
-    ec2.on(DescribeLaunchTemplatesCommand).resolves(template(3, 7));
-    asg
-      .on(DescribeAutoScalingGroupsCommand)
-      .resolves(described({ LaunchTemplate: undefined, MixedInstancesPolicy: policy }));
-    asg.on(UpdateAutoScalingGroupCommand).resolves({});
-    const mixed = group({ versionRef: '$Latest', mixed: true, mixedInstancesPolicy: policy });
-    await rollGroup(mixed, 7, ctx, ctx.rt.log);
-    expect(asg.commandCalls(UpdateAutoScalingGroupCommand)[0]?.args[0].input).toEqual({
-      AutoScalingGroupName: 'web',
-      MixedInstancesPolicy: {
-        LaunchTemplate: {
-          LaunchTemplateSpecification: { LaunchTemplateId: 'lt-1', Version: '$Latest' },
-          Overrides: policy.LaunchTemplate.Overrides,
-        },
-        InstancesDistribution: policy.InstancesDistribution,
-      },
-    });
-  });
-
-  it('a failing update is a warning saying what the group points at, not a failed roll', async () => {
-    const { ctx, asg, ec2 } = succeeding();
-    ec2.on(DescribeLaunchTemplatesCommand).resolves(template(3, 7));
-    asg.on(DescribeAutoScalingGroupsCommand).resolves(described());
-    asg
-      .on(UpdateAutoScalingGroupCommand)
-      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied' }));
-    await expect(rollGroup(group({ versionRef: '$Latest' }), 7, ctx, ctx.rt.log)).resolves.toMatchObject({
-      status: 'Successful',
-    });
-    expect(ctx.rt.log.lines).toContain(
-      'warning the refresh succeeded, but the group names lt-1 version 7 by number instead of $Latest: ' +
-        'Could not update Auto Scaling group web: not authorized. Set its launch template version back to $Latest',
-    );
-  });
-
-  it('touches nothing after a failed refresh, and nothing for a numeric group', async () => {
-    const failing = setup();
-    failing.asg.on(StartInstanceRefreshCommand).resolves({ InstanceRefreshId: 'r-new' });
-    failing.asg.on(DescribeInstanceRefreshesCommand).resolves(refresh('r-new', 'Failed'));
-    await expect(
-      rollGroup(group({ versionRef: '$Latest' }), 7, failing.ctx, failing.ctx.rt.log),
-    ).rejects.toBeInstanceOf(RefreshFailedError);
-    expect(failing.asg.commandCalls(DescribeAutoScalingGroupsCommand)).toHaveLength(0);
-    expect(failing.ec2.commandCalls(DescribeLaunchTemplatesCommand)).toHaveLength(0);
-
-    const numeric = succeeding();
-    await rollGroup(group(), 7, numeric.ctx, numeric.ctx.rt.log);
-    expect(numeric.asg.commandCalls(DescribeAutoScalingGroupsCommand)).toHaveLength(0);
-    expect(numeric.asg.commandCalls(UpdateAutoScalingGroupCommand)).toHaveLength(0);
-  });
-
+describe('rollGroup of a $Latest group', () => {
   it('with wait-for-refresh false: no update, and a warning that AWS will save the number', async () => {
     const { ctx, asg } = setup({ waitForRefresh: false });
     asg.on(StartInstanceRefreshCommand).resolves({ InstanceRefreshId: 'r-new' });
-    await rollGroup(group({ versionRef: '$Latest' }), 7, ctx, ctx.rt.log);
+    await rollGroup({ group: group({ versionRef: '$Latest' }), newVersion: 7 }, ctx, ctx.rt.log);
     expect(asg.commandCalls(UpdateAutoScalingGroupCommand)).toHaveLength(0);
     expect(
       ctx.rt.log.lines.some(
@@ -414,83 +303,5 @@ describe('rollGroup gives a $Latest group its reference back', () => {
           l.includes('$Latest'),
       ),
     ).toBe(true);
-  });
-});
-
-describe('restoreReference', () => {
-  it('$Default: sets the reference back once the new version is the default', async () => {
-    const { ctx, asg, ec2 } = setup();
-    ec2.on(DescribeLaunchTemplatesCommand).resolves(template(7, 7));
-    asg.on(DescribeAutoScalingGroupsCommand).resolves(described());
-    asg.on(UpdateAutoScalingGroupCommand).resolves({});
-    await expect(restoreReference(group({ versionRef: '$Default' }), 7, ctx, ctx.rt.log)).resolves.toBe(
-      'restored',
-    );
-    expect(asg.commandCalls(UpdateAutoScalingGroupCommand)[0]?.args[0].input.LaunchTemplate).toEqual({
-      LaunchTemplateId: 'lt-1',
-      Version: '$Default',
-    });
-  });
-
-  it('$Default: keeps the number while the default is another version', async () => {
-    const { ctx, asg, ec2 } = setup();
-    ec2.on(DescribeLaunchTemplatesCommand).resolves(template(3, 7));
-    await expect(restoreReference(group({ versionRef: '$Default' }), 7, ctx, ctx.rt.log)).resolves.toBe(
-      'kept',
-    );
-    expect(asg.commandCalls(UpdateAutoScalingGroupCommand)).toHaveLength(0);
-    expect(ctx.rt.log.lines).toContain(
-      'warning the group names lt-1 version 7 by number, not $Default: the default version of lt-1 is 3, not 7; ' +
-        'set it back to $Default when that is what you want',
-    );
-  });
-
-  it('leaves a group alone that was changed meanwhile', async () => {
-    const { ctx, asg, ec2 } = setup();
-    ec2.on(DescribeLaunchTemplatesCommand).resolves(template(7, 7));
-    asg
-      .on(DescribeAutoScalingGroupsCommand)
-      .resolves(described({ LaunchTemplate: { LaunchTemplateId: 'lt-9', Version: '2' } }));
-    await expect(restoreReference(group({ versionRef: '$Default' }), 7, ctx, ctx.rt.log)).resolves.toBe(
-      'kept',
-    );
-    expect(asg.commandCalls(UpdateAutoScalingGroupCommand)).toHaveLength(0);
-    expect(ctx.rt.log.lines).toContain(
-      'warning left as it is, not set back to $Default: it was changed meanwhile and names lt-9 version 2',
-    );
-  });
-
-  it('a failing Describe is a warning too, and a numeric group needs nothing', async () => {
-    const { ctx, ec2 } = setup();
-    ec2.on(DescribeLaunchTemplatesCommand).rejects(new Error('socket hang up'));
-    await expect(restoreReference(group({ versionRef: '$Default' }), 7, ctx, ctx.rt.log)).resolves.toBe(
-      'failed',
-    );
-    expect(ctx.rt.log.lines.at(-1)).toMatch(/^warning the refresh succeeded, but .*socket hang up/);
-    await expect(restoreReference(group(), 7, ctx, ctx.rt.log)).resolves.toBe('not-needed');
-    expect(ec2.commandCalls(DescribeLaunchTemplatesCommand)).toHaveLength(1);
-  });
-
-  it('restoreReferences logs each group under its own name', async () => {
-    const { ctx, asg, ec2 } = setup();
-    ec2.on(DescribeLaunchTemplatesCommand).resolves(template(7, 7));
-    asg
-      .on(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: ['web'] })
-      .resolves(described())
-      .on(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: ['api'] })
-      .resolves(described({ AutoScalingGroupName: 'api' }));
-    asg.on(UpdateAutoScalingGroupCommand).resolves({});
-    await restoreReferences(
-      [group({ versionRef: '$Default' }), group({ name: 'api', versionRef: '$Default' })],
-      7,
-      ctx,
-    );
-    expect(
-      asg.commandCalls(UpdateAutoScalingGroupCommand).map((c) => c.args[0].input.AutoScalingGroupName),
-    ).toEqual(['web', 'api']);
-    expect(ctx.rt.log.lines.filter((l) => l.includes('follows $Default of lt-1 again'))).toEqual([
-      'info [web] The group follows $Default of lt-1 again (version 7: no instance is replaced)',
-      'info [api] The group follows $Default of lt-1 again (version 7: no instance is replaced)',
-    ]);
   });
 });

@@ -53,18 +53,10 @@ export interface MainDeps {
   readonly createHostKeyVerifier: (ssh: SshConfig) => HostKeyVerifier;
   readonly runCleanup: typeof realRunCleanup;
   readonly waitIdle: typeof realWaitIdle;
-  readonly pollIntervals: PollIntervals;
+  /** undefined: the defaults scaled by the config's poll scale (ASG_ROLLING_POLL_SCALE). */
+  readonly pollIntervals: PollIntervals | undefined;
   /** Signal handlers are process-wide: installed by the action, not by tests. */
   readonly installSignals: boolean;
-}
-
-/**
- * ASG_ROLLING_POLL_SCALE multiplies every poll interval. It is for tests and the benchmark, whose
- * simulator runs AWS's timings many times faster; users have no reason to set it.
- */
-export function pollIntervalsFromEnv(env: NodeJS.ProcessEnv): PollIntervals {
-  const scale = Number(env.ASG_ROLLING_POLL_SCALE ?? '1');
-  return scalePollIntervals(DefaultPollIntervals, scale);
 }
 
 function defaultDeps(): MainDeps {
@@ -83,7 +75,7 @@ function defaultDeps(): MainDeps {
     createHostKeyVerifier: realCreateHostKeyVerifier,
     runCleanup: realRunCleanup,
     waitIdle: realWaitIdle,
-    pollIntervals: pollIntervalsFromEnv(process.env),
+    pollIntervals: undefined,
     installSignals: true,
   };
 }
@@ -93,6 +85,7 @@ interface RunState {
   readonly config: Config;
   readonly deps: MainDeps;
   readonly rt: Runtime;
+  readonly intervals: PollIntervals;
   readonly region: string;
   readonly registry: InstanceRegistry;
   readonly report: RunReport;
@@ -115,6 +108,7 @@ export async function run(overrides: Partial<MainDeps> = {}): Promise<void> {
     config,
     deps,
     rt,
+    intervals: deps.pollIntervals ?? scalePollIntervals(DefaultPollIntervals, config.run.pollScale),
     region,
     registry: new InstanceRegistry(deps.saveState),
     report: new RunReport(),
@@ -175,7 +169,7 @@ async function dispatch(state: RunState): Promise<void> {
     case 'wait-idle': {
       const groups = await selectedNames(state);
       return deps.waitIdle(
-        { groups, timeoutSeconds: config.roll.timeoutSeconds, pollMs: deps.pollIntervals.refreshMs },
+        { groups, timeoutSeconds: config.roll.timeoutSeconds, pollMs: state.intervals.refreshMs },
         rt,
       );
     }
@@ -193,10 +187,10 @@ function pipelineContext(state: RunState): PipelineContext {
     config: state.config,
     rt: state.rt,
     registry: state.registry,
-    pollers: createPollers(state.rt, state.deps.pollIntervals),
+    pollers: createPollers(state.rt, state.intervals),
     timeline: state.timeline,
     actionVersion: ActionVersion,
-    intervals: state.deps.pollIntervals,
+    intervals: state.intervals,
   };
 }
 

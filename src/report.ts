@@ -33,8 +33,6 @@ export interface GroupRow {
   sourceImageId?: string;
   launchTemplateId?: string;
   sourceVersion?: number;
-  amiId?: string;
-  newVersion?: number;
   refresh?: RefreshRecord;
   error?: string;
 }
@@ -60,6 +58,16 @@ export class RunReport {
   fail(group: string, error: string): void {
     const row = this.row(group);
     row.error ??= error;
+  }
+
+  /** The new AMI made for a group, if any. */
+  amiOf(group: string): string | undefined {
+    return this.amis.find((a) => a.groups.includes(group))?.imageId;
+  }
+
+  /** The new launch template version made for a group, if any. */
+  newVersionOf(group: string): number | undefined {
+    return this.versions.find((v) => v.groups.includes(group))?.version;
   }
 
   addRefresh(record: RefreshRecord): void {
@@ -156,10 +164,11 @@ export function summaryMarkdown(report: RunReport, options: SummaryOptions): str
       '| --- | --- | --- | --- | --- | --- |',
     );
     for (const row of rows) {
-      const ami = row.amiId ? link(row.amiId, region ? consoleLinks.ami(region, row.amiId) : undefined) : '–';
+      const amiId = report.amiOf(row.group);
+      const ami = amiId ? link(amiId, region ? consoleLinks.ami(region, amiId) : undefined) : '–';
       const template = row.launchTemplateId
         ? `${link(row.launchTemplateId, region ? consoleLinks.launchTemplate(region, row.launchTemplateId) : undefined)} ` +
-          `${row.sourceVersion ?? '?'} → ${row.newVersion ?? '–'}`
+          `${row.sourceVersion ?? '?'} → ${report.newVersionOf(row.group) ?? '–'}`
         : '–';
       const refresh = row.refresh
         ? link(row.refresh.instanceRefreshId, region ? consoleLinks.refreshes(region, row.group) : undefined)

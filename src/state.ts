@@ -62,11 +62,6 @@ export class InstanceRegistry {
     return this.ids.filter((id) => !this.gone.has(id));
   }
 
-  /** Every instance this run launched. */
-  all(): string[] {
-    return [...this.ids];
-  }
-
   private persist(): void {
     this.save(State.TemporaryInstances, JSON.stringify(this.pending()));
   }

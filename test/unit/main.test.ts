@@ -10,7 +10,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { CleanupReport } from '../../src/cleanup/index.js';
 import type { Config } from '../../src/config.js';
 import { State } from '../../src/constants.js';
-import { pollIntervalsFromEnv, run, type MainDeps } from '../../src/main.js';
+import { run, type MainDeps } from '../../src/main.js';
 import { fakeClock, recordingLogger, testConfig } from './fakes.js';
 
 function deps(config: Config, overrides: Partial<MainDeps> = {}) {
@@ -159,15 +159,12 @@ describe('an empty selection', () => {
   );
 });
 
-describe('pollIntervalsFromEnv', () => {
-  it('scales every interval for tests, and ignores nonsense', () => {
-    expect(pollIntervalsFromEnv({ ASG_ROLLING_POLL_SCALE: '0.01' })).toEqual({
-      instanceMs: 20,
-      imageMs: 50,
-      refreshMs: 100,
-      sshMs: 10,
-    });
-    expect(pollIntervalsFromEnv({ ASG_ROLLING_POLL_SCALE: 'fast' })).toEqual(pollIntervalsFromEnv({}));
-    expect(pollIntervalsFromEnv({}).instanceMs).toBe(2000);
+describe('poll intervals', () => {
+  it('are the defaults scaled by the poll scale of the config', async () => {
+    const base = testConfig({ command: 'wait-idle' });
+    const waitIdle = vi.fn(async () => undefined);
+    const { all } = deps({ ...base, run: { ...base.run, pollScale: 0.01 } }, { waitIdle });
+    await run(all);
+    expect(waitIdle).toHaveBeenCalledWith(expect.objectContaining({ pollMs: 100 }), expect.anything());
   });
 });

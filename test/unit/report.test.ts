@@ -15,9 +15,9 @@ function sample(): RunReport {
     sourceImageId: 'ami-old',
     launchTemplateId: 'lt-1',
     sourceVersion: 4,
-    amiId: 'ami-new',
-    newVersion: 5,
   });
+  report.amis.push({ imageId: 'ami-new', sourceImageId: 'ami-old', groups: ['web'] });
+  report.versions.push({ launchTemplateId: 'lt-1', version: 5, imageId: 'ami-new', groups: ['web'] });
   report.addRefresh({
     group: 'web',
     instanceRefreshId: 'r-1',

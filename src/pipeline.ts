@@ -112,7 +112,7 @@ async function buildImage(
     if (!given) throw new Error(`the setup step prepared no instance for ${image.sourceImageId}`);
     instance = { ...given, groups };
   } else {
-    instance = await setupInstance(image, ctx, options.transport, log);
+    instance = await setupInstance({ image, waitForSsh: options.transport.waitForSsh }, ctx, log);
   }
   report.instances.push({
     instanceId: instance.instanceId,

@@ -35,7 +35,7 @@ export async function runPost(deps: PostDeps): Promise<void> {
     return;
   }
   const ec2 = deps.ec2(deps.getState(State.Region) || undefined);
-  const ids = [...saved, ...(await launchedUnheard(ec2, launchToken, saved, deps.log))];
+  const ids = [...saved, ...(await launchedUnheard({ ec2, launchToken, saved, log: deps.log }))];
   if (ids.length === 0) {
     deps.log.info('No temporary instances to clean up');
     return;
@@ -52,12 +52,13 @@ export async function runPost(deps: PostDeps): Promise<void> {
  * Instances of a launch the main step never heard back from (cancelled or killed while RunInstances
  * was on its way): found by the step's launch token tag, since their ids were never saved.
  */
-async function launchedUnheard(
-  ec2: EC2Client,
-  launchToken: string,
-  saved: readonly string[],
-  log: Logger,
-): Promise<string[]> {
+async function launchedUnheard(options: {
+  readonly ec2: EC2Client;
+  readonly launchToken: string;
+  readonly saved: readonly string[];
+  readonly log: Logger;
+}): Promise<string[]> {
+  const { ec2, launchToken, saved, log } = options;
   if (!launchToken) return [];
   try {
     const found = await findLiveInstancesByTag(ec2, { key: Tags.LaunchToken, value: launchToken });

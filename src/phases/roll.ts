@@ -106,17 +106,17 @@ export async function startRefresh(
           { cause: error },
         );
       }
-      await settleRunningRefresh(options.group, mode, ctx, log);
+      await settleRunningRefresh({ group: options.group, mode }, ctx, log);
     }
   }
 }
 
 async function settleRunningRefresh(
-  group: string,
-  mode: 'wait' | 'cancel',
+  options: { readonly group: string; readonly mode: 'wait' | 'cancel' },
   ctx: PipelineContext,
   log: Logger,
 ): Promise<void> {
+  const { group, mode } = options;
   let id: string | undefined;
   if (mode === 'cancel') {
     try {

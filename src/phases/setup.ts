@@ -136,11 +136,11 @@ async function launchInSubnets(image: PlannedImage, ctx: PipelineContext, log: L
  * deadline from the launch: the wait for `running` and the SSH probe share it.
  */
 export async function setupInstance(
-  image: PlannedImage,
+  options: { readonly image: PlannedImage; readonly waitForSsh: typeof waitForSsh },
   ctx: PipelineContext,
-  deps: { readonly waitForSsh: typeof waitForSsh },
   log: Logger,
 ): Promise<TemporaryInstance> {
+  const { image } = options;
   const lane = image.sourceImageId;
   let instanceId: string | undefined;
   try {
@@ -158,7 +158,7 @@ export async function setupInstance(
     const address = addressOf(instance, ctx.config.ssh.address);
     await ctx.timeline.record(lane, 'ssh', async () => {
       log.info(`Waiting for SSH on ${address}:${ctx.config.ssh.port}`);
-      await deps.waitForSsh({
+      await options.waitForSsh({
         host: address,
         port: ctx.config.ssh.port,
         timeoutMs: Math.max(0, deadline - ctx.rt.clock.now()),

@@ -68,7 +68,7 @@ describe('setupInstance cancelled during the launch', () => {
     ec2.on(RunInstancesCommand).callsFake(() => new Promise((resolve) => (answer = resolve)));
     ec2.on(TerminateInstancesCommand).resolves({});
     const waitForSsh = vi.fn<WaitForSsh>();
-    const launched = setupInstance(image, ctx, { waitForSsh }, ctx.rt.log);
+    const launched = setupInstance({ image: image, waitForSsh }, ctx, ctx.rt.log);
     await vi.waitFor(() => expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(1));
     expect(ctx.saved.get(State.LaunchToken)).toBe(ctx.registry.launchToken);
 
@@ -89,7 +89,7 @@ describe('setupInstance cancelled during the launch', () => {
     const ctx = testContext();
     const ec2 = mockClient(ctx.rt.ec2);
     ctx.rt.controller.abort(new Error('cancelled by SIGTERM'));
-    await expect(setupInstance(image, ctx, { waitForSsh: vi.fn() }, ctx.rt.log)).rejects.toThrow(
+    await expect(setupInstance({ image: image, waitForSsh: vi.fn() }, ctx, ctx.rt.log)).rejects.toThrow(
       'cancelled by SIGTERM',
     );
     expect(ec2.commandCalls(RunInstancesCommand)).toEqual([]);
@@ -99,7 +99,7 @@ describe('setupInstance cancelled during the launch', () => {
     const ctx = testContext();
     const ec2 = mockClient(ctx.rt.ec2);
     ec2.on(RunInstancesCommand).rejects(new Error('socket hang up'));
-    await expect(setupInstance(image, ctx, { waitForSsh: vi.fn() }, ctx.rt.log)).rejects.toThrow(
+    await expect(setupInstance({ image: image, waitForSsh: vi.fn() }, ctx, ctx.rt.log)).rejects.toThrow(
       'socket hang up',
     );
     expect(ctx.saved.get(State.LaunchToken)).toBe(ctx.registry.launchToken);

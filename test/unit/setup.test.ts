@@ -64,7 +64,7 @@ describe('setupInstance', () => {
     const { ctx, ec2 } = setup();
     ec2.on(DescribeInstancesCommand).resolves(described('running'));
     const waitForSsh = vi.fn<WaitForSsh>().mockResolvedValue(undefined);
-    const instance = await setupInstance(image, ctx, { waitForSsh }, ctx.rt.log);
+    const instance = await setupInstance({ image: image, waitForSsh }, ctx, ctx.rt.log);
     expect(instance).toEqual({
       instanceId: 'i-1',
       address: '127.0.0.5',
@@ -108,7 +108,7 @@ describe('setupInstance', () => {
       seenAtFirstDescribe.push(ctx.saved.get(State.TemporaryInstances));
       return described('running');
     });
-    await setupInstance(image, ctx, { waitForSsh: async () => undefined }, ctx.rt.log);
+    await setupInstance({ image: image, waitForSsh: async () => undefined }, ctx, ctx.rt.log);
     expect(seenAtFirstDescribe[0]).toBe('["i-1"]');
     expect(ctx.registry.pending()).toEqual(['i-1']);
   });
@@ -117,7 +117,9 @@ describe('setupInstance', () => {
     const { ctx, ec2 } = setup();
     ec2.on(DescribeInstancesCommand).resolves(described('running'));
     const waitForSsh = vi.fn<WaitForSsh>().mockRejectedValue(new Error('SSH did not answer within 300 s'));
-    await expect(setupInstance(image, ctx, { waitForSsh }, ctx.rt.log)).rejects.toThrow('SSH did not answer');
+    await expect(setupInstance({ image: image, waitForSsh }, ctx, ctx.rt.log)).rejects.toThrow(
+      'SSH did not answer',
+    );
     expect(ec2.commandCalls(TerminateInstancesCommand)[0]?.args[0].input).toEqual({ InstanceIds: ['i-1'] });
     expect(ctx.registry.pending()).toEqual([]);
     expect(ctx.saved.get(State.TemporaryInstances)).toBe('[]');
@@ -130,7 +132,7 @@ describe('setupInstance', () => {
       .resolvesOnce(described('pending'))
       .resolves(described('terminated', { StateReason: { Message: 'Server.InsufficientInstanceCapacity' } }));
     await expect(
-      setupInstance(image, ctx, { waitForSsh: async () => undefined }, ctx.rt.log),
+      setupInstance({ image: image, waitForSsh: async () => undefined }, ctx, ctx.rt.log),
     ).rejects.toThrow('instance i-1 is terminated: Server.InsufficientInstanceCapacity');
     expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(1);
   });
@@ -140,7 +142,7 @@ describe('setupInstance', () => {
     const { ctx, ec2 } = setup(testConfig({ ssh: { ...base.ssh, address: 'public' } }));
     ec2.on(DescribeInstancesCommand).resolves(described('running'));
     await expect(
-      setupInstance(image, ctx, { waitForSsh: async () => undefined }, ctx.rt.log),
+      setupInstance({ image: image, waitForSsh: async () => undefined }, ctx, ctx.rt.log),
     ).rejects.toThrow('instance i-1 has no public IP address (ssh-address: public)');
   });
 
@@ -148,7 +150,7 @@ describe('setupInstance', () => {
     const { ctx, ec2 } = setup(testConfig({ keepInstances: true }));
     ec2.on(DescribeInstancesCommand).resolves(described('running'));
     await expect(
-      setupInstance(image, ctx, { waitForSsh: () => Promise.reject(new Error('no ssh')) }, ctx.rt.log),
+      setupInstance({ image: image, waitForSsh: () => Promise.reject(new Error('no ssh')) }, ctx, ctx.rt.log),
     ).rejects.toThrow('no ssh');
     expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
     expect(ctx.rt.log.lines.some((l) => l.startsWith('warning Keeping temporary instance i-1'))).toBe(true);
@@ -157,7 +159,11 @@ describe('setupInstance', () => {
   it('leaves out the subnet when the plan has none', async () => {
     const { ctx, ec2 } = setup();
     ec2.on(DescribeInstancesCommand).resolves(described('running'));
-    await setupInstance({ ...image, subnetIds: [] }, ctx, { waitForSsh: async () => undefined }, ctx.rt.log);
+    await setupInstance(
+      { image: { ...image, subnetIds: [] }, waitForSsh: async () => undefined },
+      ctx,
+      ctx.rt.log,
+    );
     expect(ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input).not.toHaveProperty('SubnetId');
   });
 
@@ -167,13 +173,13 @@ describe('setupInstance', () => {
     let polls = 0;
     ec2.on(DescribeInstancesCommand).callsFake(() => described(++polls > 50 ? 'running' : 'pending'));
     const waitForSsh = vi.fn<WaitForSsh>().mockResolvedValue(undefined);
-    await setupInstance(image, ctx, { waitForSsh }, ctx.rt.log);
+    await setupInstance({ image: image, waitForSsh }, ctx, ctx.rt.log);
     expect(waitForSsh).toHaveBeenCalledWith(expect.objectContaining({ timeoutMs: 198_000 }));
 
     const slow = setup();
     slow.ec2.on(DescribeInstancesCommand).resolves(described('pending'));
     await expect(
-      setupInstance(image, slow.ctx, { waitForSsh: async () => undefined }, slow.ctx.rt.log),
+      setupInstance({ image: image, waitForSsh: async () => undefined }, slow.ctx, slow.ctx.rt.log),
     ).rejects.toThrow('Timed out after 300s waiting for instance i-1 to be running');
   });
 
@@ -189,9 +195,11 @@ describe('setupInstance', () => {
       .resolves({ Instances: [{ InstanceId: 'i-1' }] });
     ec2.on(DescribeInstancesCommand).resolves(described('running'));
     await setupInstance(
-      { ...image, subnetIds: ['subnet-a', 'subnet-b', 'subnet-c'] },
+      {
+        image: { ...image, subnetIds: ['subnet-a', 'subnet-b', 'subnet-c'] },
+        waitForSsh: async () => undefined,
+      },
       ctx,
-      { waitForSsh: async () => undefined },
       ctx.rt.log,
     );
     const launches = ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input);
@@ -212,9 +220,8 @@ describe('setupInstance', () => {
       .rejects(Object.assign(new Error('not authorized'), { name: 'UnauthorizedOperation' }));
     await expect(
       setupInstance(
-        { ...image, subnetIds: ['subnet-a', 'subnet-b'] },
+        { image: { ...image, subnetIds: ['subnet-a', 'subnet-b'] }, waitForSsh: async () => undefined },
         denied.ctx,
-        { waitForSsh: async () => undefined },
         denied.ctx.rt.log,
       ),
     ).rejects.toThrow('not authorized');
@@ -226,9 +233,8 @@ describe('setupInstance', () => {
       .rejects(Object.assign(new Error('no capacity'), { name: 'InsufficientInstanceCapacity' }));
     await expect(
       setupInstance(
-        { ...image, subnetIds: ['subnet-a', 'subnet-b'] },
+        { image: { ...image, subnetIds: ['subnet-a', 'subnet-b'] }, waitForSsh: async () => undefined },
         full.ctx,
-        { waitForSsh: async () => undefined },
         full.ctx.rt.log,
       ),
     ).rejects.toThrow('no capacity');

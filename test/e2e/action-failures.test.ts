@@ -172,4 +172,22 @@ describe('a deploy with failures, as the runner runs it', () => {
     expect(main.summary).toContain('RollbackSuccessful');
     await expectNoOrphansAfterPost(main);
   });
+
+  it('an AMI that ends failed fails its group and is deregistered with its snapshots', async () => {
+    const worker = seeded.images['base-worker'] ?? '';
+    const imagesBefore = new Set(fleet.sim.state.images.keys());
+    fleet.sim.faults.add({ kind: 'image', name: `*-${worker}-*` });
+    const main = await fleet.main(fleet.inputs({ upload: 'build', 'deploy-script': DeployScript }));
+    const annotations = expectFailedGroups(main, ['shop-worker']);
+    expect(annotations.join('\n')).toMatch(/image ami-\w+ is failed/);
+    const failed = fleet.sim.calls.find((c) => c.action === 'DeregisterImage' && c.outcome === 'ok');
+    expect(failed?.params, transcript(main)).toMatchObject({ DeleteAssociatedSnapshots: true });
+    // Only the AMI of the image that worked is new; no snapshot of the failed one is left.
+    const made = [...fleet.sim.state.images.keys()].filter((id) => !imagesBefore.has(id));
+    expect(made).toEqual(output<{ imageId: string }[]>(main, 'amis').map((a) => a.imageId));
+    const said = /Deregistered (ami-\w+) and its snapshot\(s\) (snap-\w+)/.exec(main.stdout);
+    expect(said?.[1], transcript(main)).toBe(failed?.params.ImageId);
+    expect(fleet.sim.state.snapshots.has(said?.[2] ?? '')).toBe(false);
+    await expectNoOrphansAfterPost(main);
+  });
 });

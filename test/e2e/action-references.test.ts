@@ -191,4 +191,27 @@ describe('launch template references after a deploy', () => {
     expect(specOf(after.get('ref-default'))?.Version).toBe('$Default');
     expect(specOf(after.get('mixed-latest'))?.Version).toBe('$Latest');
   }, 180_000);
+
+  it('a failed roll of a $Latest group makes $Latest launch the old image again', async () => {
+    fleet.sim.faults.add({ kind: 'refresh', group: 'ref-latest', outcome: 'Failed', atPercent: 50 });
+    const main = await fleet.main(fleet.inputs({ upload: 'build' }));
+    expect(main.exitCode, transcript(main)).not.toBe(0);
+    expect(errors(main).some((e) => e.startsWith('[ref-latest] ') && e.includes('ended Failed'))).toBe(true);
+
+    // Version 2 (the new AMI) moved $Latest at once; version 3 copies version 1 back on top.
+    const record = fleet.sim.state.templateByName('lt-b');
+    const latest = record?.versions.get(3);
+    expect(record?.template.LatestVersionNumber).toBe(3);
+    expect(latest?.LaunchTemplateData?.ImageId).toBe(seeded.images['base-b']);
+    expect(latest?.LaunchTemplateData).toEqual(record?.versions.get(1)?.LaunchTemplateData);
+    expect(latest?.VersionDescription).toMatch(/^asg-rolling run \S+ revert$/);
+    const warning = main.annotations.find(
+      (a) => a.level === 'warning' && a.message.includes('created version 3'),
+    );
+    expect(warning?.message, transcript(main)).toContain('so $Latest launches the old image again');
+    // A failed refresh leaves the group as it was: it still follows $Latest, now the old image.
+    expect(specOf((await describeGroups()).get('ref-latest'))?.Version).toBe('$Latest');
+    // The other $Latest groups succeeded and follow $Latest of their own templates as usual.
+    expect(specOf((await describeGroups()).get('mixed-latest'))?.Version).toBe('$Latest');
+  }, 180_000);
 });

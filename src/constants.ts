@@ -105,15 +105,20 @@ export const VersionDescriptionPrefix = 'asg-rolling';
 
 /**
  * The VersionDescription of a launch template version we create. Cleanup deletes only versions whose
- * description has exactly this form, so a user's own `asg-rolling-manual` version is never ours.
+ * description has exactly one of our forms, so a user's own `asg-rolling-manual` version is never ours.
  */
 export function versionDescription(runId: string, commit: string): string {
-  return `${VersionDescriptionPrefix} run ${runId} commit ${commit}`;
+  return `${VersionDescriptionPrefix} run ${runId} commit ${commit || 'none'}`;
 }
 
-/** Whether a VersionDescription is one versionDescription wrote. */
+/** The VersionDescription of a version that puts back the old image after a failed `$Latest` roll. */
+export function revertVersionDescription(runId: string): string {
+  return `${VersionDescriptionPrefix} run ${runId} revert`;
+}
+
+/** Whether a VersionDescription is one versionDescription or revertVersionDescription wrote. */
 export function isOurVersionDescription(description: string): boolean {
-  return new RegExp(`^${VersionDescriptionPrefix} run \\S+ commit \\S+$`).test(description);
+  return new RegExp(`^${VersionDescriptionPrefix} run \\S+ (commit \\S+|revert)$`).test(description);
 }
 
 /**

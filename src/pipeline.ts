@@ -112,7 +112,11 @@ async function buildImage(
     if (!given) throw new Error(`the setup step prepared no instance for ${image.sourceImageId}`);
     instance = { ...given, groups };
   } else {
-    instance = await setupInstance({ image, waitForSsh: options.transport.waitForSsh }, ctx, log);
+    instance = await setupInstance(
+      { image, waitForSsh: options.transport.waitForSsh, hostKeys: options.hostKeys },
+      ctx,
+      log,
+    );
   }
   report.instances.push({
     instanceId: instance.instanceId,

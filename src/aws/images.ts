@@ -8,7 +8,7 @@ import {
   type Tag as Ec2Tag,
 } from '@aws-sdk/client-ec2';
 import { wrapError } from '../errors.js';
-import { chunk } from './instances.js';
+import { chunk } from './batch.js';
 
 export interface CreateImageOptions {
   readonly instanceId: string;

@@ -17,8 +17,6 @@ import { awsErrorCode, errorMessage, wrapError } from '../errors.js';
 import type { Logger } from '../runtime.js';
 import { chunk, LiveStates } from './batch.js';
 
-export { chunk } from './batch.js';
-
 /** AWS accepts at most 200 values per filter. */
 const FilterValuesPerCall = 200;
 /** TerminateInstances takes at most 1000 ids per call. */

@@ -43,6 +43,7 @@ export async function deployToInstance(
       username: ctx.config.ssh.user,
       privateKey: ctx.config.ssh.privateKey,
       hostKeys: options.hostKeys,
+      instanceId: instance.instanceId,
       upload: ctx.config.deploy.upload,
       uploadDir: ctx.config.deploy.uploadDir,
       script: ctx.config.deploy.script,

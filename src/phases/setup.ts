@@ -12,7 +12,7 @@ import type { PlannedImage } from '../plan.js';
 import type { Logger } from '../runtime.js';
 import type { PipelineContext } from './context.js';
 import { joinTagValue } from './bake.js';
-import type { waitForSsh } from '../ssh.js';
+import type { HostKeyVerifier, waitForSsh } from '../ssh.js';
 
 /** A temporary instance ready for a deploy, and the groups whose image it will become. */
 export interface TemporaryInstance {
@@ -136,7 +136,12 @@ async function launchInSubnets(image: PlannedImage, ctx: PipelineContext, log: L
  * deadline from the launch: the wait for `running` and the SSH probe share it.
  */
 export async function setupInstance(
-  options: { readonly image: PlannedImage; readonly waitForSsh: typeof waitForSsh },
+  options: {
+    readonly image: PlannedImage;
+    readonly waitForSsh: typeof waitForSsh;
+    /** Given for `deploy`: the probe's key exchange pins the instance's host key for the deploy. */
+    readonly hostKeys?: HostKeyVerifier | undefined;
+  },
   ctx: PipelineContext,
   log: Logger,
 ): Promise<TemporaryInstance> {
@@ -166,6 +171,8 @@ export async function setupInstance(
         signal: ctx.rt.signal,
         log,
         intervalMs: ctx.intervals.sshMs,
+        instanceId: instance.InstanceId ?? '',
+        ...(options.hostKeys ? { hostKeys: options.hostKeys } : {}),
       });
     });
     return {

@@ -16,7 +16,7 @@ import {
   type TemplateVersionNumbers,
 } from '../aws/group-update.js';
 import { createTemplateVersion, setDefaultVersion } from '../aws/launch-templates.js';
-import { VersionDescriptionPrefix, versionDescription } from '../constants.js';
+import { revertVersionDescription, versionDescription } from '../constants.js';
 import { errorMessage } from '../errors.js';
 import type { Limiter } from '../parallel.js';
 import type { PlannedGroup, PlannedImage } from '../plan.js';
@@ -309,7 +309,7 @@ async function revertLatest(options: FinishOptions): Promise<void> {
         launchTemplateId: template,
         sourceVersion: first.version,
         imageId: first.sourceImageId,
-        description: `${VersionDescriptionPrefix} run ${ctx.config.run.runId} revert`,
+        description: revertVersionDescription(ctx.config.run.runId),
       });
       log.warning(
         `${failed.join(', ')} did not roll out ${template} version ${version}, which $Latest launched: ` +

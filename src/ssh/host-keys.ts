@@ -105,7 +105,7 @@ export function hostKeyCheck(hostKeys: HostKeyVerifier, target: HostKeyTarget): 
   };
 }
 
-/** `i-0abc (10.0.0.5)` when the instance is known, else the known_hosts name of the address. */
+/** `i-0abc (192.0.2.5)` when the instance is known, else the known_hosts name of the address. */
 export function describeTarget(target: HostKeyTarget): string {
   const name = lookupName(target.host, target.port);
   return target.instanceId ? `${target.instanceId} (${name})` : name;

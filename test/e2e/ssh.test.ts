@@ -175,7 +175,7 @@ for (const { name, start, available } of servers) {
       await probe(createHostKeyVerifier(sshConfig({})));
       await probe(strict([server.knownHostsLine]));
       const started = Date.now();
-      await expect(probe(strict([`10.0.0.1 ${server.hostPublicKey}`]))).rejects.toThrow(
+      await expect(probe(strict([`192.0.2.1 ${server.hostPublicKey}`]))).rejects.toThrow(
         /no key for \[127\.0\.0\.1\]:\d+ in ssh-known-hosts/,
       );
       expect(Date.now() - started).toBeLessThan(2_000);
@@ -285,7 +285,7 @@ for (const { name, start, available } of servers) {
         /does not match the 1 key\(s\) ssh-known-hosts lists/,
       );
       await expect(
-        deployOverSsh(options({ hostKeys: strict([`10.0.0.1 ${server.hostPublicKey}`]) })),
+        deployOverSsh(options({ hostKeys: strict([`192.0.2.1 ${server.hostPublicKey}`]) })),
       ).rejects.toThrow(/no key for \[127\.0\.0\.1\]:\d+ in ssh-known-hosts/);
     });
 

@@ -64,8 +64,8 @@ const setup: SetupResult = {
   runId: '42-1',
   region: 'eu-west-1',
   images: [
-    { sourceImageId: 'ami-0abc', instanceId: 'i-0abc', address: '10.0.0.5', groups: ['web', 'api'] },
-    { sourceImageId: 'ami-0def', instanceId: 'i-0def', address: '10.0.0.6', groups: ['worker'] },
+    { sourceImageId: 'ami-0abc', instanceId: 'i-0abc', address: '192.0.2.5', groups: ['web', 'api'] },
+    { sourceImageId: 'ami-0def', instanceId: 'i-0def', address: '192.0.2.6', groups: ['worker'] },
   ],
 };
 
@@ -272,18 +272,18 @@ describe('readConfig: rules between inputs', () => {
     const lines = problems({
       ...deploy,
       'ssh-known-hosts': [
-        `10.0.0.5 ${HOST_KEY}`,
+        `192.0.2.5 ${HOST_KEY}`,
         '',
         'just-a-host',
         `@trusted * ${HOST_KEY}`,
-        `10.0.0.6 ssh-rsa ${key}`,
-        `@revoked 10.0.0.7 ${HOST_KEY}`,
+        `192.0.2.6 ssh-rsa ${key}`,
+        `@revoked 192.0.2.7 ${HOST_KEY}`,
       ].join('\n'),
     });
     expect(lines).toEqual([
       'Input "ssh-known-hosts" (line 3) must be a known_hosts line "host[,host2] key-type base64-key", got "just-a-host".',
       `Input "ssh-known-hosts" (line 4) must be a known_hosts line with no marker, @revoked or @cert-authority (not @trusted), got "@trusted * ${HOST_KEY}".`,
-      `Input "ssh-known-hosts" (line 5) must be a known_hosts line whose key is of the type it names (the key is ssh-ed25519, not of type ssh-rsa), got "10.0.0.6 ssh-rsa ${key}".`,
+      `Input "ssh-known-hosts" (line 5) must be a known_hosts line whose key is of the type it names (the key is ssh-ed25519, not of type ssh-rsa), got "192.0.2.6 ssh-rsa ${key}".`,
     ]);
     // Whatever the mode: a bad line is a bad input, and "off" today may be "strict" tomorrow.
     expect(

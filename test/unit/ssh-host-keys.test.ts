@@ -52,12 +52,12 @@ describe('parseKnownHosts', () => {
     const entries = parseKnownHosts([
       '# a comment',
       '',
-      `${line('web1,10.0.0.5', key)} a trailing comment`,
+      `${line('web1,192.0.2.5', key)} a trailing comment`,
       `@cert-authority *.example.com ssh-ed25519 ${blob().toString('base64')}`,
       `@revoked * ssh-ed25519 ${key.toString('base64')}`,
     ]);
     expect(entries).toHaveLength(2);
-    expect(entries[0]).toMatchObject({ marker: 'none', hosts: 'web1,10.0.0.5', keyType: 'ssh-ed25519' });
+    expect(entries[0]).toMatchObject({ marker: 'none', hosts: 'web1,192.0.2.5', keyType: 'ssh-ed25519' });
     expect(entries[0]?.key.equals(key)).toBe(true);
     expect(entries[1]).toMatchObject({ marker: 'revoked', hosts: '*' });
   });
@@ -82,28 +82,28 @@ describe('entryMatches', () => {
   const entry = (hosts: string) => parseKnownHosts([line(hosts, blob())])[0]!;
 
   it('uses the bare name on port 22 and [host]:port elsewhere, as ssh does', () => {
-    expect(lookupName('10.0.0.5', 22)).toBe('10.0.0.5');
-    expect(lookupName('10.0.0.5', 2222)).toBe('[10.0.0.5]:2222');
-    expect(entryMatches(entry('10.0.0.5'), '10.0.0.5', 22)).toBe(true);
-    expect(entryMatches(entry('10.0.0.5'), '10.0.0.5', 2222)).toBe(false);
-    expect(entryMatches(entry('[10.0.0.5]:2222'), '10.0.0.5', 2222)).toBe(true);
-    expect(entryMatches(entry('[10.0.0.5]:2222'), '10.0.0.5', 22)).toBe(false);
+    expect(lookupName('192.0.2.5', 22)).toBe('192.0.2.5');
+    expect(lookupName('192.0.2.5', 2222)).toBe('[192.0.2.5]:2222');
+    expect(entryMatches(entry('192.0.2.5'), '192.0.2.5', 22)).toBe(true);
+    expect(entryMatches(entry('192.0.2.5'), '192.0.2.5', 2222)).toBe(false);
+    expect(entryMatches(entry('[192.0.2.5]:2222'), '192.0.2.5', 2222)).toBe(true);
+    expect(entryMatches(entry('[192.0.2.5]:2222'), '192.0.2.5', 22)).toBe(false);
   });
 
   it('matches * and ? wildcards, case-insensitively, and literal dots', () => {
-    expect(entryMatches(entry('*'), '172.31.4.9', 22)).toBe(true);
-    expect(entryMatches(entry('*'), '172.31.4.9', 2222)).toBe(true);
-    expect(entryMatches(entry('10.0.0.*'), '10.0.0.77', 22)).toBe(true);
-    expect(entryMatches(entry('10.0.0.*'), '10.0.1.77', 22)).toBe(false);
-    expect(entryMatches(entry('10.0.0.?'), '10.0.0.7', 22)).toBe(true);
-    expect(entryMatches(entry('10.0.0.?'), '10.0.0.77', 22)).toBe(false);
-    expect(entryMatches(entry('10.0.0.5'), '10a0b0c5', 22)).toBe(false);
+    expect(entryMatches(entry('*'), '198.51.100.9', 22)).toBe(true);
+    expect(entryMatches(entry('*'), '198.51.100.9', 2222)).toBe(true);
+    expect(entryMatches(entry('192.0.2.*'), '192.0.2.77', 22)).toBe(true);
+    expect(entryMatches(entry('192.0.2.*'), '198.51.100.77', 22)).toBe(false);
+    expect(entryMatches(entry('192.0.2.?'), '192.0.2.7', 22)).toBe(true);
+    expect(entryMatches(entry('192.0.2.?'), '192.0.2.77', 22)).toBe(false);
+    expect(entryMatches(entry('192.0.2.5'), '192a0a2a5', 22)).toBe(false);
     expect(entryMatches(entry('Web.Example.COM'), 'web.example.com', 22)).toBe(true);
   });
 
   it('lets a negated pattern veto the line', () => {
-    expect(entryMatches(entry('10.0.0.*,!10.0.0.13'), '10.0.0.12', 22)).toBe(true);
-    expect(entryMatches(entry('10.0.0.*,!10.0.0.13'), '10.0.0.13', 22)).toBe(false);
+    expect(entryMatches(entry('192.0.2.*,!192.0.2.13'), '192.0.2.12', 22)).toBe(true);
+    expect(entryMatches(entry('192.0.2.*,!192.0.2.13'), '192.0.2.13', 22)).toBe(false);
   });
 
   it('matches hashed names written by ssh-keygen -H', () => {
@@ -121,50 +121,50 @@ describe('createHostKeyVerifier', () => {
     const verifier = createHostKeyVerifier(ssh({ hostKeyChecking: 'accept-new' }));
     const first = blob();
     const second = blob();
-    expect(verifier.verify(at('10.0.0.5', 22), first)).toBe(true);
-    expect(verifier.verify(at('10.0.0.5', 22), first)).toBe(true);
-    expect(verifier.verify(at('10.0.0.5', 22), second)).toBe(false);
-    const why = verifier.refusal?.(at('10.0.0.5', 22), second) ?? '';
-    expect(why).toContain('host key changed for 10.0.0.5');
+    expect(verifier.verify(at('192.0.2.5', 22), first)).toBe(true);
+    expect(verifier.verify(at('192.0.2.5', 22), first)).toBe(true);
+    expect(verifier.verify(at('192.0.2.5', 22), second)).toBe(false);
+    const why = verifier.refusal?.(at('192.0.2.5', 22), second) ?? '';
+    expect(why).toContain('host key changed for 192.0.2.5');
     expect(why).toContain(fingerprint(first));
     expect(why).toContain(fingerprint(second));
     // Another port or host is another machine as far as pins go.
-    expect(verifier.verify(at('10.0.0.5', 2222), second)).toBe(true);
-    expect(verifier.verify(at('10.0.0.6', 22), second)).toBe(true);
-    expect(verifier.verify(at('10.0.0.5', 22), first)).toBe(true);
+    expect(verifier.verify(at('192.0.2.5', 2222), second)).toBe(true);
+    expect(verifier.verify(at('192.0.2.6', 22), second)).toBe(true);
+    expect(verifier.verify(at('192.0.2.5', 22), first)).toBe(true);
   });
 
   it('accept-new pins per instance when the id is known, so a reused address is a new host', () => {
     const verifier = createHostKeyVerifier(ssh({}));
     const first = blob();
     const second = blob();
-    expect(verifier.verify(at('10.0.0.5', 22, 'i-1'), first)).toBe(true);
+    expect(verifier.verify(at('192.0.2.5', 22, 'i-1'), first)).toBe(true);
     // i-1 is gone; i-2 got its address with its own fresh keys.
-    expect(verifier.verify(at('10.0.0.5', 22, 'i-2'), second)).toBe(true);
-    expect(verifier.verify(at('10.0.0.5', 22, 'i-2'), second)).toBe(true);
-    expect(verifier.verify(at('10.0.0.5', 22, 'i-2'), first)).toBe(false);
-    expect(verifier.refusal?.(at('10.0.0.5', 22, 'i-2'), first)).toMatch(
-      /^host key changed for i-2 \(10\.0\.0\.5\) during this run: first saw SHA256:/,
+    expect(verifier.verify(at('192.0.2.5', 22, 'i-2'), second)).toBe(true);
+    expect(verifier.verify(at('192.0.2.5', 22, 'i-2'), second)).toBe(true);
+    expect(verifier.verify(at('192.0.2.5', 22, 'i-2'), first)).toBe(false);
+    expect(verifier.refusal?.(at('192.0.2.5', 22, 'i-2'), first)).toMatch(
+      /^host key changed for i-2 \(192\.0\.2\.5\) during this run: first saw SHA256:/,
     );
     // A caller without the id meets the instance last pinned at the address, not the earlier one.
-    expect(verifier.verify(at('10.0.0.5', 22), first)).toBe(false);
-    expect(verifier.verify(at('10.0.0.5', 22), second)).toBe(true);
+    expect(verifier.verify(at('192.0.2.5', 22), first)).toBe(false);
+    expect(verifier.verify(at('192.0.2.5', 22), second)).toBe(true);
     // A pin follows the instance, not a later pin at its address.
-    expect(verifier.verify(at('10.0.0.5', 22, 'i-1'), first)).toBe(true);
+    expect(verifier.verify(at('192.0.2.5', 22, 'i-1'), first)).toBe(true);
   });
 
   it('accept-new keeps pins per verifier, so a new run trusts afresh', () => {
     const key = blob();
-    createHostKeyVerifier(ssh({})).verify(at('10.0.0.5', 22), key);
-    expect(createHostKeyVerifier(ssh({})).verify(at('10.0.0.5', 22), blob())).toBe(true);
+    createHostKeyVerifier(ssh({})).verify(at('192.0.2.5', 22), key);
+    expect(createHostKeyVerifier(ssh({})).verify(at('192.0.2.5', 22), blob())).toBe(true);
   });
 
   it('accept-new still holds hosts listed in known_hosts to their listed keys', () => {
     const listed = blob();
-    const verifier = createHostKeyVerifier(ssh({ knownHosts: [line('10.0.0.5', listed)] }));
-    expect(verifier.verify(at('10.0.0.5', 22), blob())).toBe(false);
-    expect(verifier.refusal?.(at('10.0.0.5', 22), blob())).toMatch(/does not match the 1 key/);
-    expect(verifier.verify(at('10.0.0.5', 22), listed)).toBe(true);
+    const verifier = createHostKeyVerifier(ssh({ knownHosts: [line('192.0.2.5', listed)] }));
+    expect(verifier.verify(at('192.0.2.5', 22), blob())).toBe(false);
+    expect(verifier.refusal?.(at('192.0.2.5', 22), blob())).toMatch(/does not match the 1 key/);
+    expect(verifier.verify(at('192.0.2.5', 22), listed)).toBe(true);
   });
 
   it('strict accepts only listed keys, including hashed entries', () => {
@@ -172,12 +172,12 @@ describe('createHostKeyVerifier', () => {
     const verifier = createHostKeyVerifier(
       ssh({
         hostKeyChecking: 'strict',
-        knownHosts: [line('[127.0.0.1]:2022,10.0.0.*', listed), ...HashedLines],
+        knownHosts: [line('[127.0.0.1]:2022,192.0.2.*', listed), ...HashedLines],
       }),
     );
     expect(verifier.verify(at('127.0.0.1', 2022), listed)).toBe(true);
-    expect(verifier.verify(at('10.0.0.9', 22), listed)).toBe(true);
-    expect(verifier.verify(at('10.0.0.9', 22), blob())).toBe(false);
+    expect(verifier.verify(at('192.0.2.9', 22), listed)).toBe(true);
+    expect(verifier.verify(at('192.0.2.9', 22), blob())).toBe(false);
     expect(verifier.verify(at('10.0.1.9', 22), listed)).toBe(false);
     expect(verifier.refusal?.(at('10.0.1.9', 22), listed)).toMatch(
       /no key for 10\.0\.1\.9 in ssh-known-hosts/,
@@ -193,17 +193,17 @@ describe('createHostKeyVerifier', () => {
   it('refuses a key marked @revoked even when another line lists it', () => {
     const key = blob();
     const verifier = createHostKeyVerifier(
-      ssh({ hostKeyChecking: 'strict', knownHosts: [line('*', key), `@revoked ${line('10.0.0.5', key)}`] }),
+      ssh({ hostKeyChecking: 'strict', knownHosts: [line('*', key), `@revoked ${line('192.0.2.5', key)}`] }),
     );
-    expect(verifier.verify(at('10.0.0.6', 22), key)).toBe(true);
-    expect(verifier.verify(at('10.0.0.5', 22), key)).toBe(false);
-    expect(verifier.refusal?.(at('10.0.0.5', 22), key)).toMatch(/@revoked/);
+    expect(verifier.verify(at('192.0.2.6', 22), key)).toBe(true);
+    expect(verifier.verify(at('192.0.2.5', 22), key)).toBe(false);
+    expect(verifier.refusal?.(at('192.0.2.5', 22), key)).toMatch(/@revoked/);
   });
 
   it('off accepts any key and has a warning to give once', () => {
     const verifier = createHostKeyVerifier(ssh({ hostKeyChecking: 'off' }));
-    expect(verifier.verify(at('10.0.0.5', 22), blob())).toBe(true);
-    expect(verifier.verify(at('10.0.0.5', 22), blob())).toBe(true);
+    expect(verifier.verify(at('192.0.2.5', 22), blob())).toBe(true);
+    expect(verifier.verify(at('192.0.2.5', 22), blob())).toBe(true);
     expect(verifier.notice?.()).toMatch(/off/);
     expect(verifier.notice?.()).toBeUndefined();
   });
@@ -218,7 +218,7 @@ describe('createHostKeyVerifier', () => {
 describe('hostKeyCheck', () => {
   it('checks the key offered without pinning it; the end of the handshake pins it', () => {
     const verifier = createHostKeyVerifier(ssh({}));
-    const target = at('10.0.0.5', 22, 'i-1');
+    const target = at('192.0.2.5', 22, 'i-1');
     const offered = blob();
     const unproved = hostKeyCheck(verifier, target);
     expect(unproved.hostVerifier(offered)).toBe(true);
@@ -240,15 +240,15 @@ describe('hostKeyCheck', () => {
       verify: (_target, key) => (calls.push(key), false),
       describe: () => 'fake policy',
     };
-    const check = hostKeyCheck(verifier, at('10.0.0.5', 2222));
+    const check = hostKeyCheck(verifier, at('192.0.2.5', 2222));
     const key = blob();
     expect(check.hostVerifier(key)).toBe(false);
     expect(calls).toHaveLength(1);
-    expect(check.refused()).toBe(`host key ${fingerprint(key)} of [10.0.0.5]:2222 refused (fake policy)`);
+    expect(check.refused()).toBe(`host key ${fingerprint(key)} of [192.0.2.5]:2222 refused (fake policy)`);
   });
 
   it('refuses to confirm when no key was offered', () => {
-    expect(hostKeyCheck(createHostKeyVerifier(ssh({})), at('10.0.0.5', 22)).confirm()).toMatch(
+    expect(hostKeyCheck(createHostKeyVerifier(ssh({})), at('192.0.2.5', 22)).confirm()).toMatch(
       /completed no key exchange/,
     );
   });

@@ -178,15 +178,15 @@ describe('createHostKeyVerifier', () => {
     expect(verifier.verify(at('127.0.0.1', 2022), listed)).toBe(true);
     expect(verifier.verify(at('192.0.2.9', 22), listed)).toBe(true);
     expect(verifier.verify(at('192.0.2.9', 22), blob())).toBe(false);
-    expect(verifier.verify(at('10.0.1.9', 22), listed)).toBe(false);
-    expect(verifier.refusal?.(at('10.0.1.9', 22), listed)).toMatch(
-      /no key for 10\.0\.1\.9 in ssh-known-hosts/,
+    expect(verifier.verify(at('198.51.100.19', 22), listed)).toBe(false);
+    expect(verifier.refusal?.(at('198.51.100.19', 22), listed)).toMatch(
+      /no key for 198\.51\.100\.19 in ssh-known-hosts/,
     );
     expect(verifier.verify(at('127.0.0.1', 2222), Buffer.from(HashedKey, 'base64'))).toBe(true);
     // Strict never pins: an unlisted key stays refused after being seen.
     const unlisted = blob();
-    expect(verifier.verify(at('10.9.9.9', 22), unlisted)).toBe(false);
-    expect(verifier.verify(at('10.9.9.9', 22), unlisted)).toBe(false);
+    expect(verifier.verify(at('198.51.100.99', 22), unlisted)).toBe(false);
+    expect(verifier.verify(at('198.51.100.99', 22), unlisted)).toBe(false);
     expect(verifier.describe()).toMatch(/^strict/);
   });
 

@@ -329,7 +329,7 @@ describe('waitForSsh with a host key policy', () => {
         ...base,
         log: recordingLogger(),
         hostKeys: createHostKeyVerifier(
-          sshConfig({ hostKeyChecking: 'strict', knownHosts: [`10.0.0.1 ${server.hostPublicKey}`] }),
+          sshConfig({ hostKeyChecking: 'strict', knownHosts: [`192.0.2.1 ${server.hostPublicKey}`] }),
         ),
       }),
     ).rejects.toThrow(/no key for \[127\.0\.0\.1\]:\d+ in ssh-known-hosts/);

@@ -8,35 +8,11 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { amiName, amiTags, bakeImage, joinTagValue } from '../../src/phases/bake.js';
-import type { PlannedImage } from '../../src/plan.js';
-import { testConfig, testContext } from './fakes.js';
+import { testConfig, testContext, plannedGroup, plannedImage } from './fakes.js';
 
-const image: PlannedImage = {
-  sourceImageId: 'ami-old',
-  launchTemplateId: 'lt-1',
-  version: 4,
+const image = plannedImage([plannedGroup(), plannedGroup({ name: 'api', versionRef: '$Default' })], {
   subnetIds: [],
-  groups: [
-    {
-      name: 'web',
-      launchTemplateId: 'lt-1',
-      launchTemplateName: 'web',
-      version: 4,
-      versionRef: 'number',
-      mixedInstancesPolicy: undefined,
-      sourceImageId: 'ami-old',
-    },
-    {
-      name: 'api',
-      launchTemplateId: 'lt-1',
-      launchTemplateName: 'web',
-      version: 4,
-      versionRef: '$Default',
-      mixedInstancesPolicy: undefined,
-      sourceImageId: 'ami-old',
-    },
-  ],
-};
+});
 const instance = {
   instanceId: 'i-1',
   address: '127.0.0.5',

@@ -2,6 +2,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { Config } from '../../src/config.js';
+import type { PlannedGroup, PlannedImage } from '../../src/plan.js';
 import { createPollers, type PipelineContext, type PollIntervals } from '../../src/phases/context.js';
 import type { Clock, Logger, Runtime } from '../../src/runtime.js';
 import { InstanceRegistry } from '../../src/state.js';
@@ -137,5 +138,34 @@ export function testContext(config: Config = testConfig(), rt: FakeRuntime = fak
     timeline: new Timeline(rt.clock),
     actionVersion: '9.9.9',
     intervals,
+  };
+}
+
+/** A group planned on lt-1 version 4 (by number) booting ami-old; tests override what they need. */
+export function plannedGroup(overrides: Partial<PlannedGroup> = {}): PlannedGroup {
+  return {
+    name: 'web',
+    launchTemplateId: 'lt-1',
+    launchTemplateName: 'web',
+    version: 4,
+    versionRef: 'number',
+    mixedInstancesPolicy: undefined,
+    sourceImageId: 'ami-old',
+    ...overrides,
+  };
+}
+
+/** An image planned from lt-1 version 4 (ami-old) for the given groups. */
+export function plannedImage(
+  groups: readonly PlannedGroup[] = [plannedGroup()],
+  overrides: Partial<PlannedImage> = {},
+): PlannedImage {
+  return {
+    sourceImageId: 'ami-old',
+    launchTemplateId: 'lt-1',
+    version: 4,
+    subnetIds: ['subnet-a'],
+    groups,
+    ...overrides,
   };
 }

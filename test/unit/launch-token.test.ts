@@ -14,31 +14,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it, vi } from 'vitest';
 import { State, Tags } from '../../src/constants.js';
 import type { waitForSsh } from '../../src/ssh.js';
-
-type WaitForSsh = typeof waitForSsh;
 import { setupInstance } from '../../src/phases/setup.js';
-import type { PlannedImage } from '../../src/plan.js';
 import { runPost } from '../../src/post-run.js';
 import { InstanceRegistry } from '../../src/state.js';
-import { recordingLogger, testContext } from './fakes.js';
+import { recordingLogger, testContext, plannedImage } from './fakes.js';
 
-const image: PlannedImage = {
-  sourceImageId: 'ami-old',
-  launchTemplateId: 'lt-1',
-  version: 4,
-  subnetIds: ['subnet-a'],
-  groups: [
-    {
-      name: 'web',
-      launchTemplateId: 'lt-1',
-      launchTemplateName: 'web',
-      version: 4,
-      versionRef: 'number',
-      mixedInstancesPolicy: undefined,
-      sourceImageId: 'ami-old',
-    },
-  ],
-};
+type WaitForSsh = typeof waitForSsh;
+
+const image = plannedImage();
 
 describe('InstanceRegistry launch token', () => {
   it('is saved while a launch has not answered, and cleared once every launch has', () => {

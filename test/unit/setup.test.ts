@@ -8,38 +8,21 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it, vi } from 'vitest';
 import { State } from '../../src/constants.js';
 import type { waitForSsh } from '../../src/ssh.js';
+import { setupInstance } from '../../src/phases/setup.js';
+import { testConfig, testContext, plannedGroup, plannedImage } from './fakes.js';
 
 type WaitForSsh = typeof waitForSsh;
-import { setupInstance } from '../../src/phases/setup.js';
-import type { PlannedImage } from '../../src/plan.js';
-import { testConfig, testContext } from './fakes.js';
 
-const image: PlannedImage = {
-  sourceImageId: 'ami-old',
-  launchTemplateId: 'lt-1',
-  version: 4,
-  subnetIds: ['subnet-a'],
-  groups: [
-    {
-      name: 'web',
-      launchTemplateId: 'lt-1',
-      launchTemplateName: 'web',
-      version: 4,
-      versionRef: 'number',
-      mixedInstancesPolicy: undefined,
-      sourceImageId: 'ami-old',
-    },
-    {
-      name: 'api',
-      launchTemplateId: 'lt-2',
-      launchTemplateName: 'api',
-      version: 1,
-      versionRef: '$Latest',
-      mixedInstancesPolicy: undefined,
-      sourceImageId: 'ami-old',
-    },
-  ],
-};
+const image = plannedImage([
+  plannedGroup(),
+  plannedGroup({
+    name: 'api',
+    launchTemplateId: 'lt-2',
+    launchTemplateName: 'api',
+    version: 1,
+    versionRef: '$Latest',
+  }),
+]);
 
 const described = (state: string, extra: Partial<Instance> = {}) => ({
   Reservations: [

@@ -13,7 +13,7 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const entries = { main: 'src/index.ts', post: 'src/post.ts' };
+export const entries = { main: 'src/action/index.ts', post: 'src/action/post.ts' };
 const ncc = resolve('node_modules/@vercel/ncc/dist/ncc/cli.js');
 const nativeAsset = /\.(node|exe)$/;
 

@@ -1,5 +1,5 @@
 // Regenerates README.md's inputs and outputs tables from action.yml, the contract, so the two never
-// disagree: `npm run docs` rewrites the tables between their markers; test/unit/readme-inputs.test.ts
+// disagree: `npm run docs` rewrites the tables between their markers; test/repo/readme-inputs.test.ts
 // fails when someone changes one without the other.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

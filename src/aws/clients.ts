@@ -8,7 +8,7 @@
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { ActionName } from '../constants.js';
+import { ActionName } from '../lib/constants.js';
 
 export interface AwsClients {
   readonly ec2: EC2Client;

@@ -12,7 +12,7 @@ import {
   type MixedInstancesPolicy,
 } from '@aws-sdk/client-auto-scaling';
 import { paginateDescribeLaunchTemplates, type EC2Client } from '@aws-sdk/client-ec2';
-import { wrapError } from '../errors.js';
+import { wrapError } from '../lib/errors.js';
 import { chunk } from './batch.js';
 
 /** AWS accepts at most this many names in one DescribeAutoScalingGroups call. */

@@ -10,8 +10,8 @@ import {
   type Filter,
 } from '@aws-sdk/client-auto-scaling';
 import type { AwsClients } from './clients.js';
-import type { Selection } from '../config.js';
-import { wrapError } from '../errors.js';
+import type { Selection } from '../config/index.js';
+import { wrapError } from '../lib/errors.js';
 import { chunk } from './batch.js';
 
 /** AWS accepts at most this many names in one DescribeAutoScalingGroups call. */

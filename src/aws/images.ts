@@ -7,7 +7,7 @@ import {
   type Image,
   type Tag as Ec2Tag,
 } from '@aws-sdk/client-ec2';
-import { wrapError } from '../errors.js';
+import { wrapError } from '../lib/errors.js';
 import { chunk } from './batch.js';
 
 export interface CreateImageOptions {

@@ -13,8 +13,8 @@ import {
   type Tag as Ec2Tag,
 } from '@aws-sdk/client-ec2';
 import pLimit from 'p-limit';
-import { awsErrorCode, errorMessage, wrapError } from '../errors.js';
-import type { Logger } from '../runtime.js';
+import { awsErrorCode, errorMessage, wrapError } from '../lib/errors.js';
+import type { Logger } from '../lib/runtime.js';
 import { chunk, LiveStates } from './batch.js';
 
 /** AWS accepts at most 200 values per filter. */

@@ -7,8 +7,8 @@ import {
   type LaunchTemplateVersion,
 } from '@aws-sdk/client-ec2';
 import pLimit from 'p-limit';
-import { errorMessage, wrapError } from '../errors.js';
-import type { VersionRequest } from '../plan.js';
+import { errorMessage, wrapError } from '../lib/errors.js';
+import type { VersionRequest } from '../phases/plan.js';
 
 /** The versions of one template, or why they could not be read (that template's groups fail). */
 export type TemplateVersionsResult = readonly LaunchTemplateVersion[] | { readonly error: string };

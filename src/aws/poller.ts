@@ -4,8 +4,8 @@
  * budget (Describe* share a bucket of 100 tokens refilling 20/s) in proportion to the fleet. Waiters
  * register an id and a test; one loop describes the union of ids and settles them.
  */
-import type { Clock, Logger } from '../runtime.js';
-import { errorMessage } from '../errors.js';
+import type { Clock, Logger } from '../lib/runtime.js';
+import { errorMessage } from '../lib/errors.js';
 
 /** What a waiter's test says about the resource's latest description. */
 export type PollVerdict = 'pending' | 'done' | { readonly error: string };

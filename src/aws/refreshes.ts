@@ -14,8 +14,8 @@ import {
   type RefreshPreferences,
 } from '@aws-sdk/client-auto-scaling';
 import pLimit from 'p-limit';
-import { TerminalRefreshStatuses } from '../constants.js';
-import { errorMessage, wrapError } from '../errors.js';
+import { TerminalRefreshStatuses } from '../lib/constants.js';
+import { errorMessage, wrapError } from '../lib/errors.js';
 
 /** Key of one refresh in the shared poller: the API is per group, so the group comes first. */
 export function refreshKey(group: string, refreshId: string): string {

@@ -11,8 +11,8 @@ import {
 import pLimit from 'p-limit';
 import { chunk } from '../aws/batch.js';
 import { terminateEach } from '../aws/instances.js';
-import { awsErrorCode, errorMessage } from '../errors.js';
-import type { Runtime } from '../runtime.js';
+import { awsErrorCode, errorMessage } from '../lib/errors.js';
+import type { Runtime } from '../lib/runtime.js';
 import type { CleanupPlan, VersionDeletion } from './policy.js';
 import type { CleanedItem, CleanupFailure, CleanupReport, KeptItem } from './types.js';
 

@@ -3,7 +3,7 @@
  * with the pure policy, then delete. Old AMIs and snapshots cost money every month; a wrongly
  * deleted AMI breaks scaling and rollback, so everything in use is kept and said to be.
  */
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../lib/runtime.js';
 import { applyCleanup } from './apply.js';
 import { readInventory } from './inventory.js';
 import { planCleanup } from './policy.js';

@@ -7,9 +7,9 @@
 import type { AutoScalingGroup, LaunchTemplateSpecification } from '@aws-sdk/client-auto-scaling';
 import { chunk, LiveStates } from '../aws/batch.js';
 import { selectGroups } from '../aws/groups.js';
-import type { Selection } from '../config.js';
-import { Roles, Tags } from '../constants.js';
-import type { Runtime } from '../runtime.js';
+import type { Selection } from '../config/index.js';
+import { Roles, Tags } from '../lib/constants.js';
+import type { Runtime } from '../lib/runtime.js';
 import {
   describeAllGroups,
   describeInstances,
@@ -20,7 +20,7 @@ import {
   describeTemplates,
   describeVersions,
   FilterValuesPerCall,
-} from './describe.js';
+} from '../aws/describe-all.js';
 import { resolveVersion } from './policy.js';
 import { inScope, selectionScope } from './scope.js';
 import type { GroupReference, Inventory, TemplateInfo, VersionInfo } from './types.js';

@@ -2,7 +2,7 @@
  * The cleanup decision, as a pure function of the inventory: what goes, what stays and why. Keeping
  * it free of AWS and of the clock makes every safety rule a table test.
  */
-import { isOurVersionDescription, Roles, Tags } from '../constants.js';
+import { isOurVersionDescription, Roles, Tags } from '../lib/constants.js';
 import { inScope, selectionScope, tagList, type Scope } from './scope.js';
 import type {
   GroupReference,

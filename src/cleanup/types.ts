@@ -2,7 +2,7 @@
  * The shapes cleanup works with: what the caller asks for, what it gets back, and the plain-data
  * inventory the pure policy decides on (so the policy can be table-tested without AWS).
  */
-import type { Selection } from '../config.js';
+import type { Selection } from '../config/index.js';
 
 export interface CleanupOptions {
   /** The groups whose launch templates (and our AMIs for them) are in scope. */

@@ -5,11 +5,11 @@
 import type { Tag as Ec2Tag } from '@aws-sdk/client-ec2';
 import { createImage, discardImage } from '../aws/images.js';
 import { stopInstance } from '../aws/instances.js';
-import type { Tag } from '../config.js';
-import { Roles, Tags, TruncatedTagMarker } from '../constants.js';
-import { errorMessage } from '../errors.js';
-import type { PlannedImage } from '../plan.js';
-import type { Logger } from '../runtime.js';
+import type { Tag } from '../config/index.js';
+import { Roles, Tags, TruncatedTagMarker } from '../lib/constants.js';
+import { errorMessage } from '../lib/errors.js';
+import type { PlannedImage } from './plan.js';
+import type { Logger } from '../lib/runtime.js';
 import type { PipelineContext } from './context.js';
 import type { TemporaryInstance } from './setup.js';
 

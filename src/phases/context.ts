@@ -8,10 +8,10 @@ import { describeImages } from '../aws/images.js';
 import { describeInstances } from '../aws/instances.js';
 import { BatchPoller } from '../aws/poller.js';
 import { describeRefreshes, refreshesByGroup, refreshPauseMs } from '../aws/refreshes.js';
-import type { Config } from '../config.js';
-import type { Runtime } from '../runtime.js';
-import type { InstanceRegistry } from '../state.js';
-import type { Timeline } from '../timeline.js';
+import type { Config } from '../config/index.js';
+import type { Runtime } from '../lib/runtime.js';
+import type { InstanceRegistry } from './instance-registry.js';
+import type { Timeline } from '../report/timeline.js';
 
 /** How often each kind of resource is polled. */
 export interface PollIntervals {

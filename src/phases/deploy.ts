@@ -2,8 +2,8 @@
  * Runs the user's deploy on a temporary instance through the SSH module. The transport is passed
  * in (the real ssh.ts in the action, fakes in tests), so the pipeline never opens a socket itself.
  */
-import type { deployOverSsh, HostKeyVerifier, waitForSsh } from '../ssh.js';
-import type { Logger } from '../runtime.js';
+import type { deployOverSsh, HostKeyVerifier, waitForSsh } from '../ssh/index.js';
+import type { Logger } from '../lib/runtime.js';
 import type { PipelineContext } from './context.js';
 import type { TemporaryInstance } from './setup.js';
 

@@ -13,11 +13,11 @@ import {
   refreshKey,
   startInstanceRefresh,
 } from '../aws/refreshes.js';
-import type { RollConfig } from '../config.js';
-import { TerminalRefreshStatuses } from '../constants.js';
-import { awsErrorCode, wrapError } from '../errors.js';
-import type { PlannedGroup } from '../plan.js';
-import type { Logger } from '../runtime.js';
+import type { RollConfig } from '../config/index.js';
+import { TerminalRefreshStatuses } from '../lib/constants.js';
+import { awsErrorCode, wrapError } from '../lib/errors.js';
+import type { PlannedGroup } from './plan.js';
+import type { Logger } from '../lib/runtime.js';
 import type { PipelineContext } from './context.js';
 
 /** How a refresh ended (or stood, when we did not wait). */

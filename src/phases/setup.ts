@@ -5,14 +5,14 @@
  */
 import type { Instance, Tag as Ec2Tag } from '@aws-sdk/client-ec2';
 import { launchInstance, terminateInstances } from '../aws/instances.js';
-import type { SshAddress } from '../config.js';
-import { ActionName, Roles, Tags } from '../constants.js';
-import { awsErrorCode, errorMessage } from '../errors.js';
-import type { PlannedImage } from '../plan.js';
-import type { Logger } from '../runtime.js';
+import type { SshAddress } from '../config/index.js';
+import { ActionName, Roles, Tags } from '../lib/constants.js';
+import { awsErrorCode, errorMessage } from '../lib/errors.js';
+import type { PlannedImage } from './plan.js';
+import type { Logger } from '../lib/runtime.js';
 import type { PipelineContext } from './context.js';
 import { joinTagValue } from './bake.js';
-import type { HostKeyVerifier, waitForSsh } from '../ssh.js';
+import type { HostKeyVerifier, waitForSsh } from '../ssh/index.js';
 
 /** A temporary instance ready for a deploy, and the groups whose image it will become. */
 export interface TemporaryInstance {

@@ -16,12 +16,12 @@ import {
   type TemplateVersionNumbers,
 } from '../aws/group-update.js';
 import { createTemplateVersion, setDefaultVersion } from '../aws/launch-templates.js';
-import { revertVersionDescription, versionDescription } from '../constants.js';
-import { errorMessage } from '../errors.js';
-import type { Limiter } from '../parallel.js';
-import type { PlannedGroup, PlannedImage } from '../plan.js';
-import type { RunReport } from '../report.js';
-import type { Logger } from '../runtime.js';
+import { revertVersionDescription, versionDescription } from '../lib/constants.js';
+import { errorMessage } from '../lib/errors.js';
+import type { Limiter } from '../lib/parallel.js';
+import type { PlannedGroup, PlannedImage } from './plan.js';
+import type { RunReport } from '../report/summary.js';
+import type { Logger } from '../lib/runtime.js';
 import type { PipelineContext } from './context.js';
 
 /** The new version of each key, or why it could not be made. */

@@ -9,8 +9,8 @@ import path from 'node:path';
 // Must stay above node-ssh: see cjs-globals.ts.
 import './cjs-globals.js';
 import { NodeSSH } from 'node-ssh';
-import { errorMessage } from '../errors.js';
-import type { Logger } from '../runtime.js';
+import { errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/runtime.js';
 import { killCommand, pidFileName, remotePath, removeCommands, scriptCommand } from './command.js';
 import { hostKeyCheck, type HostKeyVerifier } from './host-keys.js';
 import { LineSplitter, Tail } from './lines.js';

@@ -10,14 +10,14 @@
  * changed key. First contact itself is trusted: `strict` with host keys baked into the image (passed
  * as known_hosts lines) is what protects that; `off` accepts anything.
  */
-import type { SshConfig } from '../config.js';
+import type { SshConfig } from '../config/index.js';
 import {
   entryMatches,
   fingerprint,
   lookupName,
   parseKnownHosts,
   type KnownHostEntry,
-} from './known-hosts.js';
+} from '../config/known-hosts.js';
 
 /** Who is at the other end: the address, and the instance when the caller knows it. */
 export interface HostKeyTarget {

@@ -10,9 +10,9 @@ import { Socket } from 'node:net';
 // Must stay above ssh2: see cjs-globals.ts.
 import './cjs-globals.js';
 import ssh2 from 'ssh2';
-import type { Clock, Logger } from '../runtime.js';
+import type { Clock, Logger } from '../lib/runtime.js';
 import { describeTarget, hostKeyCheck, type HostKeyTarget, type HostKeyVerifier } from './host-keys.js';
-import { fingerprint } from './known-hosts.js';
+import { fingerprint } from '../config/known-hosts.js';
 
 const MaxAttemptMs = 5_000;
 /** A key exchange costs a few round trips and some CPU on a busy new instance: allow more than a banner. */

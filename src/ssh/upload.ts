@@ -11,7 +11,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { NodeSSH } from 'node-ssh';
 import pLimit from 'p-limit';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../lib/errors.js';
 import { mkdirCommands, moveCommands, removeCommands, temporaryName } from './command.js';
 
 /** Parallel SFTP writes per connection: enough to hide latency, few enough not to hog the instance. */

@@ -15,7 +15,7 @@ import {
   threeGroups,
   transcript,
   type Fleet,
-} from './fleet.js';
+} from '../helpers/fleet.js';
 
 /** GitHub kills the process 10 s after its first signal. */
 const CancelWindowMs = 10_000;

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ActionRun } from '../helpers/action-runner.js';
 import type { SeedResult } from '../sim/index.js';
-import { errors, output, startFleet, threeGroups, transcript, type Fleet } from './fleet.js';
+import { errors, output, startFleet, threeGroups, transcript, type Fleet } from '../helpers/fleet.js';
 
 let fleet: Fleet;
 let seeded: SeedResult;

@@ -19,7 +19,7 @@ import {
   transcript,
   type Fleet,
   type RefreshOutput,
-} from './fleet.js';
+} from '../helpers/fleet.js';
 
 let fleet: Fleet;
 let seeded: SeedResult;

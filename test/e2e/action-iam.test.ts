@@ -10,7 +10,7 @@ import path from 'node:path';
 import { AutoScalingClient, StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, type ActionRun } from '../helpers/action-runner.js';
-import { startFleet, threeGroups, transcript, type Fleet } from './fleet.js';
+import { startFleet, threeGroups, transcript, type Fleet } from '../helpers/fleet.js';
 
 /** Authorized by AWS as part of another call, so the simulator never sees them as calls. */
 const Implicit: Readonly<Record<string, string>> = {

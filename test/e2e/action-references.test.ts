@@ -23,7 +23,7 @@ import {
   transcript,
   type Fleet,
   type RefreshOutput,
-} from './fleet.js';
+} from '../helpers/fleet.js';
 
 const tags = { app: 'shop' };
 /**

@@ -18,7 +18,7 @@ import {
   transcript,
   type Fleet,
   type RefreshOutput,
-} from './fleet.js';
+} from '../helpers/fleet.js';
 
 let fleet: Fleet;
 let autoScaling: AutoScalingClient;

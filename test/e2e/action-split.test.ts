@@ -7,8 +7,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NodeSSH } from 'node-ssh';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SetupResultVariable } from '../../src/config.js';
-import { State } from '../../src/constants.js';
+import { SetupResultVariable } from '../../src/config/index.js';
+import { State } from '../../src/lib/constants.js';
 import {
   errors,
   isGone,
@@ -20,7 +20,7 @@ import {
   transcript,
   type Fleet,
   type RefreshOutput,
-} from './fleet.js';
+} from '../helpers/fleet.js';
 
 let fleet: Fleet;
 beforeAll(async () => {

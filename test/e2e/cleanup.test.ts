@@ -14,9 +14,9 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCleanup, type CleanupOptions, type CleanupReport } from '../../src/cleanup/index.js';
-import type { Selection } from '../../src/config.js';
-import { Roles, Tags } from '../../src/constants.js';
-import { assertNothingInUseLost, existingImages, runtime } from './cleanup-invariant.js';
+import type { Selection } from '../../src/config/index.js';
+import { Roles, Tags } from '../../src/lib/constants.js';
+import { assertNothingInUseLost, existingImages, runtime } from '../helpers/cleanup-invariant.js';
 import { startSimulator, type Fixture, type SeedResult, type Simulator } from '../sim/index.js';
 
 let sim: Simulator;

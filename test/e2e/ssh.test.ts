@@ -8,9 +8,9 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SshConfig } from '../../src/config.js';
-import type { Logger } from '../../src/runtime.js';
-import { systemClock } from '../../src/runtime.js';
+import type { SshConfig } from '../../src/config/index.js';
+import type { Logger } from '../../src/lib/runtime.js';
+import { systemClock } from '../../src/lib/runtime.js';
 import {
   createHostKeyVerifier,
   deployOverSsh,
@@ -18,7 +18,7 @@ import {
   waitForSsh,
   type DeployOverSshOptions,
   type HostKeyVerifier,
-} from '../../src/ssh.js';
+} from '../../src/ssh/index.js';
 import { startInProcessSshServer } from '../helpers/ssh-server.js';
 import { sshdAvailable, startSshd, type TestSshServer } from '../helpers/sshd.js';
 

@@ -6,8 +6,8 @@
 import { StartInstanceRefreshCommand, DescribeInstanceRefreshesCommand } from '@aws-sdk/client-auto-scaling';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClients, type AwsClients } from '../../src/aws/clients.js';
-import { waitIdle } from '../../src/phases/wait-idle.js';
-import { systemClock, type Logger, type Runtime } from '../../src/runtime.js';
+import { waitIdle } from '../../src/commands/wait-idle.js';
+import { systemClock, type Logger, type Runtime } from '../../src/lib/runtime.js';
 import { buildFixture, startSimulator, type Simulator } from '../sim/index.js';
 
 /** 1 simulated second = 1 real millisecond: a four-batch refresh with 1 s warmups takes well under a second. */

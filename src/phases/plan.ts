@@ -1,0 +1,299 @@
+/**
+ * Pure planning: from the described groups and their launch template versions to what the run will
+ * build. Groups whose versions boot the same image share one temporary instance and one AMI; a group
+ * that cannot be planned fails alone, with a reason, and the others go on.
+ */
+import type { AutoScalingGroup, MixedInstancesPolicy } from '@aws-sdk/client-auto-scaling';
+import type { LaunchTemplateVersion } from '@aws-sdk/client-ec2';
+import { groupTemplateSpec } from '../aws/group-update.js';
+
+/** How a group names its launch template version; it decides what happens after the refresh. */
+export type VersionRef = 'number' | '$Latest' | '$Default';
+
+export interface PlannedGroup {
+  readonly name: string;
+  readonly launchTemplateId: string;
+  readonly launchTemplateName: string;
+  /** The numeric version the group's reference resolves to today. */
+  readonly version: number;
+  readonly versionRef: VersionRef;
+  /**
+   * Set when the template comes from a MixedInstancesPolicy, kept whole so the refresh can swap
+   * only the template spec and keep the rest.
+   */
+  readonly mixedInstancesPolicy: MixedInstancesPolicy | undefined;
+  readonly sourceImageId: string;
+}
+
+export interface PlannedImage {
+  readonly sourceImageId: string;
+  /** The temporary instance launches from the first group's template version. */
+  readonly launchTemplateId: string;
+  readonly version: number;
+  /**
+   * The first group's VPCZoneIdentifier subnets, in order, tried one after the other when a subnet
+   * has no capacity; empty when the template brings its own network interfaces.
+   */
+  readonly subnetIds: readonly string[];
+  readonly groups: readonly PlannedGroup[];
+}
+
+export interface GroupProblem {
+  readonly group: string;
+  readonly error: string;
+}
+
+export interface DeployPlan {
+  readonly images: readonly PlannedImage[];
+  /** Groups that fail before anything is created. */
+  readonly failures: readonly GroupProblem[];
+  /** Things the user should know that do not fail a group. */
+  readonly warnings: readonly GroupProblem[];
+}
+
+/** The template a group uses and how it names the version, as the group describes it. */
+export interface TemplateRef {
+  /** Identifies the template among the version requests: its id, else `name:<name>`. */
+  readonly key: string;
+  readonly launchTemplateId: string | undefined;
+  readonly launchTemplateName: string | undefined;
+  /** As written on the group; AWS's default is `$Default`. */
+  readonly version: string;
+}
+
+/** One DescribeLaunchTemplateVersions call: every version the groups of one template need. */
+export interface VersionRequest {
+  readonly key: string;
+  readonly launchTemplateId: string | undefined;
+  readonly launchTemplateName: string | undefined;
+  readonly versions: readonly string[];
+}
+
+/** Reads the launch template reference of a group, or why it has none we can use. */
+export function templateRefOf(group: AutoScalingGroup): TemplateRef | { readonly error: string } {
+  const spec = groupTemplateSpec(group);
+  if (!spec) {
+    if (group.LaunchConfigurationName) {
+      return {
+        error: `uses launch configuration ${group.LaunchConfigurationName}; launch configurations are not supported, migrate the group to a launch template`,
+      };
+    }
+    return { error: 'has no launch template' };
+  }
+  const id = spec.LaunchTemplateId || undefined;
+  const name = spec.LaunchTemplateName || undefined;
+  if (!id && !name) return { error: 'has a launch template without id or name' };
+  return {
+    key: id ?? `name:${name}`,
+    launchTemplateId: id,
+    launchTemplateName: name,
+    version: spec.Version || '$Default',
+  };
+}
+
+/** Groups the needed versions by template, so each template costs one Describe call. */
+export function versionRequests(groups: readonly AutoScalingGroup[]): VersionRequest[] {
+  const byKey = new Map<string, { ref: TemplateRef; versions: Set<string> }>();
+  for (const group of groups) {
+    const ref = templateRefOf(group);
+    if ('error' in ref) continue;
+    const entry = byKey.get(ref.key) ?? { ref, versions: new Set<string>() };
+    entry.versions.add(ref.version);
+    byKey.set(ref.key, entry);
+  }
+  return [...byKey.values()].map(({ ref, versions }) => ({
+    key: ref.key,
+    launchTemplateId: ref.launchTemplateId,
+    launchTemplateName: ref.launchTemplateName,
+    versions: [...versions].sort(),
+  }));
+}
+
+/** Finds the version a reference means among the versions one Describe call returned. */
+export function resolveVersion(
+  ref: string,
+  versions: readonly LaunchTemplateVersion[],
+): LaunchTemplateVersion | undefined {
+  if (ref === '$Latest') {
+    return versions.reduce<LaunchTemplateVersion | undefined>(
+      (best, v) => ((v.VersionNumber ?? 0) > (best?.VersionNumber ?? -1) ? v : best),
+      undefined,
+    );
+  }
+  if (ref === '$Default') return versions.find((v) => v.DefaultVersion === true);
+  const wanted = Number(ref);
+  return versions.find((v) => v.VersionNumber === wanted);
+}
+
+function versionRefOf(version: string): VersionRef {
+  return version === '$Latest' || version === '$Default' ? version : 'number';
+}
+
+export interface PlanInput {
+  readonly groups: readonly AutoScalingGroup[];
+  /** Keyed by VersionRequest.key: the versions found, or why they could not be read. */
+  readonly templates: ReadonlyMap<string, readonly LaunchTemplateVersion[] | { readonly error: string }>;
+}
+
+/** Builds the plan: one image per distinct source ImageId, every group under the image it boots today. */
+export function buildPlan(input: PlanInput): DeployPlan {
+  const failures: GroupProblem[] = [];
+  const warnings: GroupProblem[] = [];
+  const images = new Map<
+    string,
+    { first: LaunchTemplateVersion; firstGroup: AutoScalingGroup; groups: PlannedGroup[] }
+  >();
+  for (const group of input.groups) {
+    const name = group.AutoScalingGroupName ?? '';
+    const ref = templateRefOf(group);
+    if ('error' in ref) {
+      failures.push({ group: name, error: ref.error });
+      continue;
+    }
+    const versions = input.templates.get(ref.key);
+    if (!versions) {
+      failures.push({ group: name, error: `launch template ${ref.key} was not described` });
+      continue;
+    }
+    if ('error' in versions) {
+      failures.push({ group: name, error: versions.error });
+      continue;
+    }
+    const resolved = resolveVersion(ref.version, versions);
+    const label = ref.launchTemplateId ?? ref.launchTemplateName;
+    if (!resolved || resolved.VersionNumber === undefined || !resolved.LaunchTemplateId) {
+      failures.push({ group: name, error: `launch template ${label} has no version ${ref.version}` });
+      continue;
+    }
+    const imageId = resolved.LaunchTemplateData?.ImageId;
+    if (!imageId || !imageId.startsWith('ami-')) {
+      failures.push({
+        group: name,
+        error: `launch template ${label} version ${resolved.VersionNumber} has no AMI id (${imageId ?? 'none'})`,
+      });
+      continue;
+    }
+    const overrides = group.MixedInstancesPolicy?.LaunchTemplate?.Overrides ?? [];
+    if (overrides.some((o) => o.LaunchTemplateSpecification)) {
+      warnings.push({
+        group: name,
+        error:
+          'instance type overrides with their own launch template keep their image; only the main template is updated',
+      });
+    }
+    const planned: PlannedGroup = {
+      name,
+      launchTemplateId: resolved.LaunchTemplateId,
+      launchTemplateName: resolved.LaunchTemplateName ?? ref.launchTemplateName ?? '',
+      version: resolved.VersionNumber,
+      versionRef: versionRefOf(ref.version),
+      mixedInstancesPolicy: group.LaunchTemplate ? undefined : group.MixedInstancesPolicy,
+      sourceImageId: imageId,
+    };
+    const entry = images.get(imageId) ?? { first: resolved, firstGroup: group, groups: [] };
+    entry.groups.push(planned);
+    images.set(imageId, entry);
+  }
+  return {
+    images: [...images.entries()].map(([sourceImageId, { first, firstGroup, groups }]) => ({
+      sourceImageId,
+      launchTemplateId: first.LaunchTemplateId ?? '',
+      version: first.VersionNumber ?? 0,
+      subnetIds: (first.LaunchTemplateData?.NetworkInterfaces ?? []).length > 0 ? [] : subnetsOf(firstGroup),
+      groups,
+    })),
+    failures,
+    warnings,
+  };
+}
+
+function subnetsOf(group: AutoScalingGroup): string[] {
+  return (group.VPCZoneIdentifier ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** The plan as a table for the log, printed before anything is created. */
+export function formatPlan(plan: DeployPlan): string {
+  const groupCount = plan.images.reduce((n, image) => n + image.groups.length, 0);
+  const rows: string[][] = [['Group', 'Source image', 'Launch template', 'Version', 'Refers as', 'Mixed']];
+  for (const image of plan.images) {
+    for (const group of image.groups) {
+      rows.push([
+        group.name,
+        image.sourceImageId,
+        group.launchTemplateName
+          ? `${group.launchTemplateId} (${group.launchTemplateName})`
+          : group.launchTemplateId,
+        String(group.version),
+        group.versionRef,
+        group.mixedInstancesPolicy ? 'yes' : 'no',
+      ]);
+    }
+  }
+  const widths = rows[0]?.map((_, col) => Math.max(...rows.map((row) => (row[col] ?? '').length))) ?? [];
+  const render = (row: string[]): string =>
+    row
+      .map((cell, col) => cell.padEnd(widths[col] ?? 0))
+      .join('  ')
+      .trimEnd();
+  const lines = [
+    `Plan: ${groupCount} group(s), ${plan.images.length} temporary instance(s) and AMI(s)`,
+    ...rows.map(render),
+  ];
+  for (const image of plan.images) {
+    lines.push(
+      `${image.sourceImageId}: launch from ${image.launchTemplateId} version ${image.version}` +
+        (image.subnetIds.length > 0 ? ` in ${image.subnetIds.join(' or ')}` : ''),
+    );
+  }
+  for (const failure of plan.failures) lines.push(`Not deployable: ${failure.group} ${failure.error}`);
+  for (const warning of plan.warnings) lines.push(`Note: ${warning.group} ${warning.error}`);
+  return lines.join('\n');
+}
+
+/** A setup step's instance, as finalize picks it up. */
+export interface PreparedInstance {
+  readonly instanceId: string;
+  readonly address: string;
+  readonly sourceImageId: string;
+  readonly groups: readonly string[];
+}
+
+/** What setup handed over: its instances, one per source image. */
+export interface PreparedImages {
+  readonly images: readonly PreparedInstance[];
+}
+
+/**
+ * Narrows a fresh plan to what an earlier `setup` prepared: an image goes on only with setup's
+ * instance of it; a group whose template now boots another image than at setup fails, since its AMI
+ * would be baked from the wrong base.
+ */
+export function planForSetup(
+  plan: DeployPlan,
+  setup: PreparedImages,
+): { plan: DeployPlan; instances: Map<string, PreparedInstance> } {
+  const instances = new Map<string, PreparedInstance>();
+  const failures: GroupProblem[] = [...plan.failures];
+  const images: PlannedImage[] = [];
+  for (const image of plan.images) {
+    const prepared = setup.images.find((i) => i.sourceImageId === image.sourceImageId);
+    if (prepared) {
+      instances.set(image.sourceImageId, prepared);
+      images.push(image);
+      continue;
+    }
+    for (const group of image.groups) {
+      const before = setup.images.find((i) => i.groups.includes(group.name));
+      failures.push({
+        group: group.name,
+        error: before
+          ? `its launch template now boots ${image.sourceImageId}, but setup prepared an instance of ${before.sourceImageId}`
+          : `the setup step prepared no instance of ${image.sourceImageId}`,
+      });
+    }
+  }
+  return { plan: { images, failures, warnings: plan.warnings }, instances };
+}

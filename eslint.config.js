@@ -14,6 +14,11 @@ export default tseslint.config(
     },
   },
   {
+    // The dependency rule's config is CommonJS, as dependency-cruiser reads it.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     // The simulator, demo, benchmark and test helpers are programs of their own that print to a terminal.
     files: ['test/**', 'scripts/**'],
     rules: { 'no-console': 'off' },

@@ -15,3 +15,9 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
  * holds its image and a terminate of it is not yet done.
  */
 export const LiveStates: readonly string[] = ['pending', 'running', 'shutting-down', 'stopping', 'stopped'];
+
+/** EC2 accepts at most 200 values in one filter. */
+export const FilterValuesPerCall = 200;
+
+/** Auto Scaling accepts at most 50 group names in one DescribeAutoScalingGroups call. */
+export const GroupNamesPerCall = 50;

@@ -9,6 +9,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ActionName } from '../lib/constants.js';
+import type { Clock, Logger } from '../lib/runtime.js';
 
 export interface AwsClients {
   readonly ec2: EC2Client;
@@ -36,4 +37,15 @@ export function createClients(options: ClientOptions): AwsClients {
     ec2: new EC2Client(common),
     autoScaling: new AutoScalingClient(common),
   };
+}
+
+/**
+ * What every phase receives instead of reaching for globals: clients, a clock, a logger and the
+ * run's abort signal. Tests hand in fakes (a fast clock, a recording logger, mocked clients).
+ */
+export interface Runtime extends AwsClients {
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Aborted on SIGINT/SIGTERM: long waits stop, cleanup still runs. */
+  readonly signal: AbortSignal;
 }

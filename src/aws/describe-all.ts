@@ -9,7 +9,6 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import {
   paginateDescribeImages,
-  paginateDescribeInstances,
   paginateDescribeLaunchTemplateVersions,
   paginateDescribeLaunchTemplates,
   paginateDescribeSnapshots,
@@ -19,10 +18,11 @@ import {
   type Tag,
 } from '@aws-sdk/client-ec2';
 import pLimit from 'p-limit';
-import { chunk } from './batch.js';
-import { Roles, Tags } from '../lib/constants.js';
+import { chunk, FilterValuesPerCall } from './batch.js';
+import { instancesMatching } from './instances.js';
+import { Roles, Tags } from './tags.js';
 import { awsErrorCode, wrapError } from '../lib/errors.js';
-import type { Runtime } from '../lib/runtime.js';
+import type { Runtime } from './clients.js';
 import type {
   ImageInfo,
   InstanceInfo,
@@ -30,10 +30,8 @@ import type {
   SnapshotInfo,
   TemplateInfo,
   VersionInfo,
-} from '../cleanup/types.js';
+} from './resources.js';
 
-/** Filter values per call: EC2 accepts 200 values in one filter. */
-export const FilterValuesPerCall = 200;
 /** DescribeLaunchConfigurations accepts at most 50 names per call. */
 const LaunchConfigurationNamesPerCall = 50;
 /** Templates described at once; each is one or a few small calls. */
@@ -150,18 +148,13 @@ async function describeTemplateVersions(template: TemplateInfo, rt: Clients): Pr
 }
 
 /** Runs one paginated DescribeInstances per filter set and merges the instances by id. */
-export async function describeInstances(filterSets: Filter[][], rt: Clients): Promise<InstanceInfo[]> {
+export async function describeInstanceInfos(filterSets: Filter[][], rt: Clients): Promise<InstanceInfo[]> {
   const found = new Map<string, InstanceInfo>();
   try {
     for (const filters of filterSets) {
-      const pages = paginateDescribeInstances({ client: rt.ec2, pageSize: 1000 }, { Filters: filters });
-      for await (const page of pages) {
-        for (const reservation of page.Reservations ?? []) {
-          for (const instance of reservation.Instances ?? []) {
-            const info = toInstanceInfo(instance);
-            if (info) found.set(info.id, info);
-          }
-        }
+      for (const instance of await instancesMatching(rt.ec2, filters)) {
+        const info = toInstanceInfo(instance);
+        if (info) found.set(info.id, info);
       }
     }
   } catch (error) {

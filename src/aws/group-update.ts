@@ -13,10 +13,8 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { paginateDescribeLaunchTemplates, type EC2Client } from '@aws-sdk/client-ec2';
 import { wrapError } from '../lib/errors.js';
-import { chunk } from './batch.js';
+import { chunk, GroupNamesPerCall } from './batch.js';
 
-/** AWS accepts at most this many names in one DescribeAutoScalingGroups call. */
-const GroupNamesPerCall = 50;
 /** DescribeLaunchTemplates pages hold at most 200 templates. */
 const TemplatesPerPage = 200;
 

@@ -12,10 +12,7 @@ import {
 import type { AwsClients } from './clients.js';
 import type { Selection } from '../config/index.js';
 import { wrapError } from '../lib/errors.js';
-import { chunk } from './batch.js';
-
-/** AWS accepts at most this many names in one DescribeAutoScalingGroups call. */
-const NamesPerCall = 50;
+import { chunk, GroupNamesPerCall } from './batch.js';
 
 /**
  * Every group matching the selection: all tags must match, and when names are given the group must
@@ -27,7 +24,7 @@ export async function findGroups(
 ): Promise<AutoScalingGroup[]> {
   const filters: Filter[] = selection.tags.map((tag) => ({ Name: `tag:${tag.key}`, Values: [tag.value] }));
   const found: AutoScalingGroup[] = [];
-  const nameBatches = selection.names.length > 0 ? chunk(selection.names, NamesPerCall) : [undefined];
+  const nameBatches = selection.names.length > 0 ? chunk(selection.names, GroupNamesPerCall) : [undefined];
   try {
     for (const names of nameBatches) {
       const pages = paginateDescribeAutoScalingGroups(
@@ -74,4 +71,26 @@ function byNames(groups: readonly AutoScalingGroup[], selection: Selection): Aut
   return [...found.values()].sort((a, b) =>
     (a.AutoScalingGroupName ?? '').localeCompare(b.AutoScalingGroupName ?? ''),
   );
+}
+
+/** The selection as the user wrote it, for messages. */
+function describeSelection(selection: Selection): string {
+  const parts: string[] = [];
+  if (selection.names.length > 0) parts.push(`asg-names ${selection.names.join(', ')}`);
+  if (selection.tags.length > 0)
+    parts.push(`asg-tags ${selection.tags.map((t) => `${t.key}=${t.value}`).join(', ')}`);
+  return parts.join(' / ') || 'an empty selection';
+}
+
+/**
+ * The selected groups, for every command. Throws when none matches: a typo in a tag must fail the
+ * step, not pass as "nothing to deploy" or a drain that waits for nothing.
+ */
+export async function findSelectedGroups(
+  selection: Selection,
+  clients: Pick<AwsClients, 'autoScaling'>,
+): Promise<AutoScalingGroup[]> {
+  const groups = await findGroups(selection, clients);
+  if (groups.length === 0) throw new Error(`No Auto Scaling group matches ${describeSelection(selection)}`);
+  return groups;
 }

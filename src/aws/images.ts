@@ -1,6 +1,7 @@
 /** EC2 image calls: create the AMI of a temporary instance and describe many images at once. */
 import {
   CreateImageCommand,
+  DeleteSnapshotCommand,
   DeregisterImageCommand,
   paginateDescribeImages,
   type EC2Client,
@@ -91,4 +92,18 @@ export async function discardImage(ec2: EC2Client, imageId: string): Promise<Dis
   } catch (error) {
     throw wrapError(`Could not deregister ${imageId}`, error);
   }
+}
+
+/** Deregisters one AMI (its snapshots stay: cleanup deletes them once no image uses them). */
+export async function deregisterImage(ec2: EC2Client, imageId: string, signal?: AbortSignal): Promise<void> {
+  await ec2.send(new DeregisterImageCommand({ ImageId: imageId }), { abortSignal: signal });
+}
+
+/** Deletes one EBS snapshot. */
+export async function deleteSnapshot(
+  ec2: EC2Client,
+  snapshotId: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId }), { abortSignal: signal });
 }

@@ -9,20 +9,29 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
   type EC2Client,
+  type Filter,
   type Instance,
   type Tag as Ec2Tag,
 } from '@aws-sdk/client-ec2';
 import pLimit from 'p-limit';
 import { awsErrorCode, errorMessage, wrapError } from '../lib/errors.js';
 import type { Logger } from '../lib/runtime.js';
-import { chunk, LiveStates } from './batch.js';
+import { chunk, FilterValuesPerCall, LiveStates } from './batch.js';
 
-/** AWS accepts at most 200 values per filter. */
-const FilterValuesPerCall = 200;
 /** TerminateInstances takes at most 1000 ids per call. */
 const TerminateIdsPerCall = 1000;
 /** Single-id retries of a refused batch in flight at once. */
 const RetryConcurrency = 4;
+
+/** Every instance matching all the filters, every page read. */
+export async function instancesMatching(ec2: EC2Client, filters: readonly Filter[]): Promise<Instance[]> {
+  const found: Instance[] = [];
+  const pages = paginateDescribeInstances({ client: ec2, pageSize: 1000 }, { Filters: [...filters] });
+  for await (const page of pages) {
+    for (const reservation of page.Reservations ?? []) found.push(...(reservation.Instances ?? []));
+  }
+  return found;
+}
 
 /** Every given instance AWS knows of, by id; unknown ids are simply absent. */
 export async function describeInstances(
@@ -31,16 +40,8 @@ export async function describeInstances(
 ): Promise<Map<string, Instance>> {
   const found = new Map<string, Instance>();
   for (const part of chunk(ids, FilterValuesPerCall)) {
-    const pages = paginateDescribeInstances(
-      { client: ec2, pageSize: 1000 },
-      { Filters: [{ Name: 'instance-id', Values: part }] },
-    );
-    for await (const page of pages) {
-      for (const reservation of page.Reservations ?? []) {
-        for (const instance of reservation.Instances ?? []) {
-          if (instance.InstanceId) found.set(instance.InstanceId, instance);
-        }
-      }
+    for (const instance of await instancesMatching(ec2, [{ Name: 'instance-id', Values: part }])) {
+      if (instance.InstanceId) found.set(instance.InstanceId, instance);
     }
   }
   return found;
@@ -100,22 +101,11 @@ export async function findLiveInstancesByTag(
   ec2: EC2Client,
   tag: { readonly key: string; readonly value: string },
 ): Promise<string[]> {
-  const ids: string[] = [];
-  const pages = paginateDescribeInstances(
-    { client: ec2, pageSize: 1000 },
-    {
-      Filters: [
-        { Name: `tag:${tag.key}`, Values: [tag.value] },
-        { Name: 'instance-state-name', Values: CostingStates },
-      ],
-    },
-  );
-  for await (const page of pages) {
-    for (const reservation of page.Reservations ?? [])
-      for (const instance of reservation.Instances ?? [])
-        if (instance.InstanceId) ids.push(instance.InstanceId);
-  }
-  return ids;
+  const instances = await instancesMatching(ec2, [
+    { Name: `tag:${tag.key}`, Values: [tag.value] },
+    { Name: 'instance-state-name', Values: CostingStates },
+  ]);
+  return instances.flatMap((instance) => (instance.InstanceId ? [instance.InstanceId] : []));
 }
 
 /** Stops an instance so its file systems are quiet before imaging. */

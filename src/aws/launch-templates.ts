@@ -1,6 +1,8 @@
 /** Launch template calls: resolve the versions groups use, add a version with a new AMI, promote it. */
 import {
   CreateLaunchTemplateVersionCommand,
+  DeleteLaunchTemplateVersionsCommand,
+  type DeleteLaunchTemplateVersionsCommandOutput,
   ModifyLaunchTemplateCommand,
   paginateDescribeLaunchTemplateVersions,
   type EC2Client,
@@ -8,7 +10,44 @@ import {
 } from '@aws-sdk/client-ec2';
 import pLimit from 'p-limit';
 import { errorMessage, wrapError } from '../lib/errors.js';
-import type { VersionRequest } from '../phases/plan.js';
+
+/** One DescribeLaunchTemplateVersions call: every version the groups of one template need. */
+export interface VersionRequest {
+  readonly key: string;
+  readonly launchTemplateId: string | undefined;
+  readonly launchTemplateName: string | undefined;
+  readonly versions: readonly string[];
+}
+
+/** Where a template's `$Default` and `$Latest` point; undefined when not known. */
+export interface VersionPointers {
+  readonly defaultVersion: number | undefined;
+  readonly latestVersion: number | undefined;
+}
+
+/**
+ * The version number a reference means, as AWS reads a group's or RunInstances' Version: `$Latest`,
+ * `$Default` (also when empty, AWS's default), or a positive number. The one resolver of the
+ * project: discovery and cleanup both ask it.
+ */
+export function resolveVersionNumber(ref: string, pointers: VersionPointers): number | undefined {
+  if (ref === '$Latest') return pointers.latestVersion;
+  if (ref === '' || ref === '$Default') return pointers.defaultVersion;
+  const number = Number(ref);
+  return Number.isInteger(number) && number > 0 ? number : undefined;
+}
+
+/**
+ * The pointers as seen in one DescribeLaunchTemplateVersions answer that asked for `$Latest` and
+ * `$Default` among others: the default is flagged, and no version is newer than `$Latest`.
+ */
+export function versionPointers(versions: readonly LaunchTemplateVersion[]): VersionPointers {
+  const numbers = versions.flatMap((v) => (v.VersionNumber === undefined ? [] : [v.VersionNumber]));
+  return {
+    defaultVersion: versions.find((v) => v.DefaultVersion === true)?.VersionNumber,
+    latestVersion: numbers.length > 0 ? Math.max(...numbers) : undefined,
+  };
+}
 
 /** The versions of one template, or why they could not be read (that template's groups fail). */
 export type TemplateVersionsResult = readonly LaunchTemplateVersion[] | { readonly error: string };
@@ -106,4 +145,25 @@ export async function setDefaultVersion(
       error,
     );
   }
+}
+
+/**
+ * Deletes versions of one template in one call (AWS takes at most 200). AWS answers per version:
+ * the result lists which went and which did not, with AWS's error for each.
+ */
+export async function deleteTemplateVersions(
+  ec2: EC2Client,
+  options: {
+    readonly templateId: string;
+    readonly versions: readonly number[];
+    readonly signal?: AbortSignal;
+  },
+): Promise<DeleteLaunchTemplateVersionsCommandOutput> {
+  return ec2.send(
+    new DeleteLaunchTemplateVersionsCommand({
+      LaunchTemplateId: options.templateId,
+      Versions: options.versions.map(String),
+    }),
+    { abortSignal: options.signal },
+  );
 }

@@ -56,8 +56,6 @@ export class BatchPoller<T> {
   private running = false;
   /** Consecutive failed Describes per id, reset when the id is described again. */
   private readonly errors = new Map<string, number>();
-  /** Describe calls made, for tests and the benchmark. */
-  cycles = 0;
 
   constructor(private readonly options: BatchPollerOptions<T>) {}
 
@@ -103,7 +101,6 @@ export class BatchPoller<T> {
         const ids = [...new Set(current.map((w) => w.id))];
         let described: Described<T>;
         try {
-          this.cycles += 1;
           described = await this.options.describe(ids);
           cycleErrors = 0;
         } catch (error) {

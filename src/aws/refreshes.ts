@@ -14,8 +14,16 @@ import {
   type RefreshPreferences,
 } from '@aws-sdk/client-auto-scaling';
 import pLimit from 'p-limit';
-import { TerminalRefreshStatuses } from '../lib/constants.js';
 import { errorMessage, wrapError } from '../lib/errors.js';
+
+/** Statuses after which an Instance Refresh never changes again. Only Successful is success. */
+export const TerminalRefreshStatuses: ReadonlySet<string> = new Set([
+  'Successful',
+  'Failed',
+  'Cancelled',
+  'RollbackSuccessful',
+  'RollbackFailed',
+]);
 
 /** Key of one refresh in the shared poller: the API is per group, so the group comes first. */
 export function refreshKey(group: string, refreshId: string): string {

@@ -3,18 +3,15 @@
  * then only the AMIs whose every referencing version is really gone, then only the snapshots whose
  * every image is really gone. Each failure is reported and the rest continues.
  */
-import {
-  DeleteLaunchTemplateVersionsCommand,
-  DeleteSnapshotCommand,
-  DeregisterImageCommand,
-} from '@aws-sdk/client-ec2';
 import pLimit from 'p-limit';
 import { chunk } from '../aws/batch.js';
+import { deleteSnapshot, deregisterImage } from '../aws/images.js';
 import { terminateEach } from '../aws/instances.js';
+import { deleteTemplateVersions } from '../aws/launch-templates.js';
 import { awsErrorCode, errorMessage } from '../lib/errors.js';
-import type { Runtime } from '../lib/runtime.js';
+import type { Runtime } from '../aws/clients.js';
 import type { CleanupPlan, VersionDeletion } from './policy.js';
-import type { CleanedItem, CleanupFailure, CleanupReport, KeptItem } from './types.js';
+import type { CleanedItem, CleanupFailure, CleanupReport, KeptItem } from '../report/records.js';
 
 /** DeleteLaunchTemplateVersions accepts at most this many versions per call. */
 export const VersionsPerCall = 200;
@@ -67,12 +64,7 @@ export async function applyCleanup(
       });
       return false;
     });
-    await run.each(
-      ready,
-      'ami',
-      (id, abortSignal) => rt.ec2.send(new DeregisterImageCommand({ ImageId: id }), { abortSignal }),
-      deregistered,
-    );
+    await run.each(ready, 'ami', (id, abortSignal) => deregisterImage(rt.ec2, id, abortSignal), deregistered);
   }
   if (run.proceed()) {
     const ready = plan.snapshots.filter((snapshot) => snapshot.requires.every((id) => deregistered.has(id)));
@@ -82,7 +74,7 @@ export async function applyCleanup(
     await run.each(
       ready,
       'snapshot',
-      (id, abortSignal) => rt.ec2.send(new DeleteSnapshotCommand({ SnapshotId: id }), { abortSignal }),
+      (id, abortSignal) => deleteSnapshot(rt.ec2, id, abortSignal),
       new Set(),
     );
   }
@@ -131,13 +123,11 @@ class Run {
       for (const batch of chunk(list, VersionsPerCall)) {
         const byNumber = new Map(batch.map((v) => [v.version, v]));
         try {
-          const out = await this.rt.ec2.send(
-            new DeleteLaunchTemplateVersionsCommand({
-              LaunchTemplateId: templateId,
-              Versions: batch.map((v) => String(v.version)),
-            }),
-            { abortSignal: this.rt.signal },
-          );
+          const out = await deleteTemplateVersions(this.rt.ec2, {
+            templateId,
+            versions: batch.map((v) => v.version),
+            signal: this.rt.signal,
+          });
           for (const ok of out.SuccessfullyDeletedLaunchTemplateVersions ?? []) {
             const v = byNumber.get(ok.VersionNumber ?? -1);
             if (!v) continue;

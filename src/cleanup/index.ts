@@ -1,22 +1,14 @@
 /**
- * The `cleanup` command (also run at the end of `deploy` and `finalize`): read the account, decide
+ * Cleanup (the `cleanup` command, and the end of `deploy` and `finalize`): read the account, decide
  * with the pure policy, then delete. Old AMIs and snapshots cost money every month; a wrongly
  * deleted AMI breaks scaling and rollback, so everything in use is kept and said to be.
  */
-import type { Runtime } from '../lib/runtime.js';
+import type { Runtime } from '../aws/clients.js';
 import { applyCleanup } from './apply.js';
 import { readInventory } from './inventory.js';
 import { planCleanup } from './policy.js';
-import type { CleanupOptions, CleanupReport } from './types.js';
-
-export type {
-  CleanedItem,
-  CleanedKind,
-  CleanupFailure,
-  CleanupOptions,
-  CleanupReport,
-  KeptItem,
-} from './types.js';
+import type { CleanupOptions } from './types.js';
+import type { CleanupReport } from '../report/records.js';
 
 /**
  * Retires what the selected groups' launch templates no longer need: our old versions, our old AMIs

@@ -5,25 +5,25 @@
  * a large account stays far below the API rate limits.
  */
 import type { AutoScalingGroup, LaunchTemplateSpecification } from '@aws-sdk/client-auto-scaling';
-import { chunk, LiveStates } from '../aws/batch.js';
+import { chunk, FilterValuesPerCall, LiveStates } from '../aws/batch.js';
 import { selectGroups } from '../aws/groups.js';
 import type { Selection } from '../config/index.js';
-import { Roles, Tags } from '../lib/constants.js';
-import type { Runtime } from '../lib/runtime.js';
+import { Roles, Tags } from '../aws/tags.js';
+import type { Runtime } from '../aws/clients.js';
 import {
   describeAllGroups,
-  describeInstances,
+  describeInstanceInfos,
   describeLaunchConfigurations,
   describeOurImages,
   describeOurSnapshots,
   describeSnapshotUsers,
   describeTemplates,
   describeVersions,
-  FilterValuesPerCall,
 } from '../aws/describe-all.js';
-import { resolveVersion } from './policy.js';
+import { resolveVersionNumber } from '../aws/launch-templates.js';
 import { inScope, selectionScope } from './scope.js';
-import type { GroupReference, Inventory, TemplateInfo, VersionInfo } from './types.js';
+import type { GroupReference, Inventory } from './types.js';
+import type { TemplateInfo, VersionInfo } from '../aws/resources.js';
 
 type Clients = Pick<Runtime, 'ec2' | 'autoScaling' | 'log'>;
 
@@ -65,14 +65,14 @@ export async function readInventory(options: { selection: Selection }, rt: Clien
     candidates.length > 0 ? [...scopedVersions, ...(await describeVersions(others, rt))] : scopedVersions;
   const launchConfigurations = candidates.length > 0 ? await describeLaunchConfigurations(allGroups, rt) : [];
   const candidateIds = candidates.map((image) => image.id);
-  const instances = await describeInstances(
+  const instances = await describeInstanceInfos(
     chunk(candidateIds, FilterValuesPerCall).map((ids) => [
       { Name: 'image-id', Values: ids },
       { Name: 'instance-state-name', Values: [...LiveStates] },
     ]),
     rt,
   );
-  const temporaryInstances = await describeInstances(
+  const temporaryInstances = await describeInstanceInfos(
     [
       [
         { Name: `tag:${Tags.Managed}`, Values: ['true'] },
@@ -119,7 +119,7 @@ function resolveImages(
   const images = new Set<string>();
   for (const ref of references) {
     const template = byId.get(ref.templateId);
-    const number = template ? resolveVersion(ref.version, template) : undefined;
+    const number = template ? resolveVersionNumber(ref.version, template) : undefined;
     const imageId = number === undefined ? undefined : imageOf.get(`${ref.templateId}:${number}`);
     if (imageId) images.add(imageId);
   }

@@ -2,18 +2,12 @@
  * The cleanup decision, as a pure function of the inventory: what goes, what stays and why. Keeping
  * it free of AWS and of the clock makes every safety rule a table test.
  */
-import { isOurVersionDescription, Roles, Tags } from '../lib/constants.js';
+import { resolveVersionNumber } from '../aws/launch-templates.js';
+import { isOurVersionDescription, Roles, Tags } from '../aws/tags.js';
 import { inScope, selectionScope, tagList, type Scope } from './scope.js';
-import type {
-  GroupReference,
-  ImageInfo,
-  InstanceInfo,
-  Inventory,
-  KeptItem,
-  SnapshotInfo,
-  TemplateInfo,
-  VersionInfo,
-} from './types.js';
+import type { GroupReference, Inventory } from './types.js';
+import type { ImageInfo, InstanceInfo, SnapshotInfo, TemplateInfo, VersionInfo } from '../aws/resources.js';
+import type { KeptItem } from '../report/records.js';
 
 export interface PolicyOptions {
   keep: number;
@@ -133,7 +127,7 @@ function resolveReferences(
   for (const ref of references) {
     const template = templates.get(ref.templateId);
     if (!template) continue;
-    const number = resolveVersion(ref.version, template);
+    const number = resolveVersionNumber(ref.version, template);
     if (number === undefined) continue;
     const how = /^\d+$/.test(ref.version) ? ref.via : `${ref.via}, ${ref.version}`;
     push(used, versionId(template.id, number), {
@@ -143,14 +137,6 @@ function resolveReferences(
     });
   }
   return used;
-}
-
-/** A group's version as a number: no version or `$Default` follows the default, as Auto Scaling does. */
-export function resolveVersion(version: string, template: TemplateInfo): number | undefined {
-  if (version === '$Latest') return template.latestVersion;
-  if (version === '' || version === '$Default') return template.defaultVersion;
-  const number = Number(version);
-  return Number.isInteger(number) && number > 0 ? number : undefined;
 }
 
 function planVersions(input: {

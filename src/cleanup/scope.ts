@@ -3,8 +3,9 @@
  * templates a resource was made for, but AWS cuts tag values at 256 characters: a cut list ends with
  * a marker, and then the image lineage of the selected groups decides instead of the missing names.
  */
-import { Tags, TruncatedTagMarker } from '../lib/constants.js';
-import type { ImageInfo, Inventory } from './types.js';
+import { Tags, TruncatedTagMarker } from '../aws/tags.js';
+import type { Inventory } from './types.js';
+import type { ImageInfo } from '../aws/resources.js';
 
 /** What the selection covers. */
 export interface Scope {

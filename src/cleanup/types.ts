@@ -1,7 +1,16 @@
 /**
- * The shapes cleanup works with: what the caller asks for, what it gets back, and the plain-data
- * inventory the pure policy decides on (so the policy can be table-tested without AWS).
+ * The shapes cleanup works with: what the caller asks for, and the plain-data inventory the pure
+ * policy decides on (so the policy can be table-tested without AWS). What it gets back is in
+ * report/records.ts, since the summary and the outputs render it.
  */
+import type {
+  ImageInfo,
+  InstanceInfo,
+  LaunchConfigurationInfo,
+  SnapshotInfo,
+  TemplateInfo,
+  VersionInfo,
+} from '../aws/resources.js';
 import type { Selection } from '../config/index.js';
 
 export interface CleanupOptions {
@@ -17,53 +26,6 @@ export interface CleanupOptions {
   runId: string;
 }
 
-export type CleanedKind = 'launch-template-version' | 'ami' | 'snapshot' | 'instance';
-
-export interface CleanedItem {
-  kind: CleanedKind;
-  /** `ami-…`, `snap-…`, `i-…`, or `lt-…:7` for a launch template version. */
-  id: string;
-  reason: string;
-  /** true: it would have been deleted, but the run was a dry run. */
-  dryRun: boolean;
-}
-
-export interface KeptItem {
-  kind: 'launch-template-version' | 'ami';
-  id: string;
-  /** Why it stays, naming what uses it (group, version, instance) when it is in use. */
-  reason: string;
-}
-
-export interface CleanupFailure {
-  id: string;
-  kind: string;
-  error: string;
-}
-
-export interface CleanupReport {
-  deleted: CleanedItem[];
-  kept: KeptItem[];
-  failures: CleanupFailure[];
-}
-
-/** A launch template as cleanup needs it. */
-export interface TemplateInfo {
-  id: string;
-  name: string;
-  defaultVersion: number;
-  latestVersion: number;
-}
-
-/** One launch template version. */
-export interface VersionInfo {
-  templateId: string;
-  version: number;
-  /** undefined when the version sets no image (or an SSM parameter stands in for it). */
-  imageId: string | undefined;
-  description: string;
-}
-
 /** A use of a launch template version by a group, a mixed-instances override or a group's instance. */
 export interface GroupReference {
   group: string;
@@ -72,48 +34,6 @@ export interface GroupReference {
   version: string;
   /** How the group uses it, for the report: `LaunchTemplate`, `MixedInstancesPolicy`, `instance i-…`. */
   via: string;
-}
-
-export interface ImageInfo {
-  id: string;
-  /** pending, available, failed… */
-  state: string;
-  /** CreationDate in milliseconds since the epoch (0 when unknown). */
-  createdAt: number;
-  tags: Readonly<Record<string, string>>;
-  /** EBS snapshots behind the image's block device mappings. */
-  snapshotIds: string[];
-  /** DescribeImages' DeregistrationProtection, '' when absent. */
-  deregistrationProtection: string;
-}
-
-export interface InstanceInfo {
-  id: string;
-  imageId: string | undefined;
-  state: string;
-  /** LaunchTime in milliseconds since the epoch (0 when unknown). */
-  launchedAt: number;
-  tags: Readonly<Record<string, string>>;
-}
-
-/** One of our EBS snapshots (tagged by CreateImage), whatever became of its image. */
-export interface SnapshotInfo {
-  id: string;
-  /** pending, completed, error… */
-  state: string;
-  /** StartTime in milliseconds since the epoch (0 when unknown). */
-  startedAt: number;
-  tags: Readonly<Record<string, string>>;
-  /** `Created by CreateImage(i-…) for ami-…`: names the image it was made for. */
-  description: string;
-}
-
-/** A launch configuration some group uses, with the image it launches. */
-export interface LaunchConfigurationInfo {
-  name: string;
-  imageId: string | undefined;
-  /** The groups that use it. */
-  groups: string[];
 }
 
 /** Everything the policy needs, read from AWS in a few batched, paginated calls. */

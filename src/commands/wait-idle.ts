@@ -11,7 +11,7 @@ import {
   refreshPauseMs,
   type RefreshPace,
 } from '../aws/refreshes.js';
-import type { Runtime } from '../lib/runtime.js';
+import type { Runtime } from '../aws/clients.js';
 
 export interface WaitIdleOptions {
   /** Group names; an empty list is idle by definition. */

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { Inputs } from '../lib/constants.js';
-import type { InputReader, Tag } from './index.js';
+import type { InputReader, Tag } from './types.js';
 import { KnownHostsError, parseKnownHosts } from './known-hosts.js';
 
 /**

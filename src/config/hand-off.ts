@@ -10,20 +10,26 @@ import { z } from 'zod';
 /** The job environment variable holding the `setup` result as JSON. */
 export const SetupResultVariable = 'ASG_ROLLING_SETUP';
 
+/**
+ * A temporary instance: launched from a group's template version, deployed to, imaged, terminated.
+ * The one shape of it everywhere: setup's hand-off, the pipeline, the `instances` output.
+ */
+export const temporaryInstanceSchema = z.object({
+  instanceId: z.string().regex(/^i-\w+$/, 'an instance id (i-…)'),
+  address: z.string(),
+  /** The image the groups boot today; the AMI baked from this instance replaces it. */
+  sourceImageId: z.string().regex(/^ami-\w+$/, 'an AMI id (ami-…)'),
+  /** The groups whose image it becomes. */
+  groups: z.array(z.string().min(1)).min(1),
+});
+
+export type TemporaryInstance = Readonly<z.infer<typeof temporaryInstanceSchema>>;
+
 /** The shape `setup` exports and `finalize` accepts; shared so both ends agree. */
 export const setupResultSchema = z.object({
   runId: z.string().min(1),
   region: z.string().min(1),
-  images: z
-    .array(
-      z.object({
-        sourceImageId: z.string().regex(/^ami-\w+$/, 'an AMI id (ami-…)'),
-        instanceId: z.string().regex(/^i-\w+$/, 'an instance id (i-…)'),
-        address: z.string(),
-        groups: z.array(z.string().min(1)).min(1),
-      }),
-    )
-    .min(1),
+  images: z.array(temporaryInstanceSchema).min(1),
 });
 
 /** The instances of a `setup` step, one per distinct source image. */

@@ -18,10 +18,6 @@ const Rank: Readonly<Record<Priority, number>> = { start: 0, finish: 1 };
 export interface Limiter {
   /** Runs `task` once a slot is free; waiting tasks start by priority, then in order. */
   <R>(task: () => Promise<R>, options?: { readonly priority?: Priority }): Promise<R>;
-  /** Tasks running now. */
-  readonly activeCount: number;
-  /** Tasks waiting for a slot. */
-  readonly pendingCount: number;
 }
 
 /**
@@ -43,7 +39,7 @@ export function createLimiter(concurrency: number): Limiter {
     run();
   };
 
-  const limit = <R>(task: () => Promise<R>, options?: { readonly priority?: Priority }): Promise<R> =>
+  return <R>(task: () => Promise<R>, options?: { readonly priority?: Priority }): Promise<R> =>
     new Promise<R>((resolve, reject) => {
       const rank = Rank[options?.priority ?? 'start'];
       (queues[rank] as (() => void)[]).push(() => {
@@ -64,11 +60,6 @@ export function createLimiter(concurrency: number): Limiter {
       });
       next();
     });
-
-  return Object.defineProperties(limit, {
-    activeCount: { get: () => active },
-    pendingCount: { get: () => queues.reduce((sum, q) => sum + q.length, 0) },
-  }) as Limiter;
 }
 
 export interface RunAllOptions<T, R> {

@@ -1,8 +1,7 @@
 /**
- * What every phase receives instead of reaching for globals: clients, a clock, a logger and the
- * run's abort signal. Tests hand in fakes (a fast clock, a recording logger, mocked clients).
+ * The clock and the logger every layer receives instead of reaching for globals; tests hand in
+ * fakes (a fast clock, a recording logger).
  */
-import type { AwsClients } from '../aws/clients.js';
 
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -18,13 +17,6 @@ export interface Logger {
   debug(message: string): void;
   /** A logger whose lines start with `[prefix] `, for output of concurrent pipelines. */
   child(prefix: string): Logger;
-}
-
-export interface Runtime extends AwsClients {
-  readonly clock: Clock;
-  readonly log: Logger;
-  /** Aborted on SIGINT/SIGTERM: long waits stop, cleanup still runs. */
-  readonly signal: AbortSignal;
 }
 
 /** The real clock. */

@@ -6,26 +6,12 @@ import type { Tag as Ec2Tag } from '@aws-sdk/client-ec2';
 import { createImage, discardImage } from '../aws/images.js';
 import { stopInstance } from '../aws/instances.js';
 import type { Tag } from '../config/index.js';
-import { Roles, Tags, TruncatedTagMarker } from '../lib/constants.js';
+import { ownTags, Roles } from '../aws/tags.js';
 import { errorMessage } from '../lib/errors.js';
 import type { PlannedImage } from './plan.js';
 import type { Logger } from '../lib/runtime.js';
 import type { PipelineContext } from './context.js';
-import type { TemporaryInstance } from './setup.js';
-
-/** AWS caps tag values at 256 characters. */
-const TagValueMax = 256;
-
-/**
- * Joins names into one tag value; past AWS's limit it is cut at a comma and ends with the truncation
- * marker, so cleanup knows the list is incomplete.
- */
-export function joinTagValue(values: readonly string[]): string {
-  const joined = [...new Set(values)].join(',');
-  if (joined.length <= TagValueMax) return joined;
-  const cut = joined.slice(0, TagValueMax - TruncatedTagMarker.length);
-  return `${cut.slice(0, Math.max(0, cut.lastIndexOf(',') + 1))}${TruncatedTagMarker}`;
-}
+import type { TemporaryInstance } from '../config/hand-off.js';
 
 /** `20260102T030405Z`: sortable, and only characters AMI names allow. */
 export function compactTimestamp(ms: number): string {
@@ -54,20 +40,16 @@ export function amiTags(options: {
   readonly actionVersion: string;
   readonly extra: readonly Tag[];
 }): Ec2Tag[] {
-  const ours: Ec2Tag[] = [
-    { Key: Tags.Managed, Value: 'true' },
-    { Key: Tags.Role, Value: Roles.Ami },
-    { Key: Tags.RunId, Value: options.runId },
-    { Key: Tags.Groups, Value: joinTagValue(options.image.groups.map((g) => g.name)) },
-    { Key: Tags.LaunchTemplates, Value: joinTagValue(options.image.groups.map((g) => g.launchTemplateId)) },
-    { Key: Tags.SourceImage, Value: options.image.sourceImageId },
-    { Key: Tags.Commit, Value: options.commit },
-    { Key: Tags.Version, Value: options.actionVersion },
-  ];
+  const ours = ownTags({
+    ...options,
+    role: Roles.Ami,
+    sourceImageId: options.image.sourceImageId,
+    groups: options.image.groups,
+  });
   const reserved = new Set(ours.map((t) => t.Key));
   return [
     ...ours,
-    ...options.extra.filter((t) => !reserved.has(t.key)).map((t) => ({ Key: t.key, Value: t.value })),
+    ...options.extra.filter((t: Tag) => !reserved.has(t.key)).map((t) => ({ Key: t.key, Value: t.value })),
   ];
 }
 

@@ -1,6 +1,6 @@
 /**
  * What every stage of a deploy pipeline shares: the config, the runtime, the instance registry,
- * the batch pollers and the timeline. Built once per run by the pipeline; tests build their own.
+ * the batch pollers and the timeline. Built once per run by commands/context.ts; tests build their own.
  */
 import type { InstanceRefresh } from '@aws-sdk/client-auto-scaling';
 import type { Image, Instance } from '@aws-sdk/client-ec2';
@@ -9,7 +9,7 @@ import { describeInstances } from '../aws/instances.js';
 import { BatchPoller } from '../aws/poller.js';
 import { describeRefreshes, refreshesByGroup, refreshPauseMs } from '../aws/refreshes.js';
 import type { Config } from '../config/index.js';
-import type { Runtime } from '../lib/runtime.js';
+import type { Runtime } from '../aws/clients.js';
 import type { InstanceRegistry } from './instance-registry.js';
 import type { Timeline } from '../report/timeline.js';
 
@@ -24,7 +24,7 @@ export interface PollIntervals {
 }
 
 /**
- * SSH is probed every second, as DESIGN asks. Instances change in seconds; a 2 s cycle is one
+ * SSH is probed every second: a readiness probe is one small TCP connection. Instances change in seconds; a 2 s cycle is one
  * DescribeInstances for the whole fleet, far inside EC2's Describe* bucket (100 tokens, 20/s). AMIs
  * take minutes, so 5 s adds little lag. Refreshes move in minutes and cost one call per group per
  * cycle: 10 s up to 100 groups, then N / 10 s (RefreshPollBudget).

@@ -5,7 +5,7 @@
 import type { deployOverSsh, HostKeyVerifier, waitForSsh } from '../ssh/index.js';
 import type { Logger } from '../lib/runtime.js';
 import type { PipelineContext } from './context.js';
-import type { TemporaryInstance } from './setup.js';
+import type { TemporaryInstance } from '../config/hand-off.js';
 
 /** What the pipeline needs from SSH: ssh.ts in the action, fakes with the same contract in tests. */
 export interface SshTransport {

@@ -17,7 +17,8 @@ import type { PipelineContext } from './context.js';
 import { bakeImage } from './bake.js';
 import { deployToInstance, type SshTransport } from './deploy.js';
 import { RefreshFailedError, rollGroup } from './roll.js';
-import { retireInstance, setupInstance, type TemporaryInstance } from './setup.js';
+import type { TemporaryInstance } from '../config/hand-off.js';
+import { retireInstance, setupInstance } from './setup.js';
 import { createVersions, finishVersions, versionKey } from './versions.js';
 import type { HostKeyVerifier } from '../ssh/index.js';
 
@@ -118,12 +119,7 @@ async function buildImage(
       log,
     );
   }
-  report.instances.push({
-    instanceId: instance.instanceId,
-    address: instance.address,
-    imageId: image.sourceImageId,
-    groups,
-  });
+  report.instances.push(instance);
   if (mode === 'setup') return undefined;
   let imageId: string;
   try {

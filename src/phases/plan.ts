@@ -6,6 +6,8 @@
 import type { AutoScalingGroup, MixedInstancesPolicy } from '@aws-sdk/client-auto-scaling';
 import type { LaunchTemplateVersion } from '@aws-sdk/client-ec2';
 import { groupTemplateSpec } from '../aws/group-update.js';
+import { resolveVersionNumber, versionPointers, type VersionRequest } from '../aws/launch-templates.js';
+import type { SetupResult, TemporaryInstance } from '../config/hand-off.js';
 
 /** How a group names its launch template version; it decides what happens after the refresh. */
 export type VersionRef = 'number' | '$Latest' | '$Default';
@@ -61,14 +63,6 @@ export interface TemplateRef {
   readonly version: string;
 }
 
-/** One DescribeLaunchTemplateVersions call: every version the groups of one template need. */
-export interface VersionRequest {
-  readonly key: string;
-  readonly launchTemplateId: string | undefined;
-  readonly launchTemplateName: string | undefined;
-  readonly versions: readonly string[];
-}
-
 /** Reads the launch template reference of a group, or why it has none we can use. */
 export function templateRefOf(group: AutoScalingGroup): TemplateRef | { readonly error: string } {
   const spec = groupTemplateSpec(group);
@@ -109,22 +103,6 @@ export function versionRequests(groups: readonly AutoScalingGroup[]): VersionReq
   }));
 }
 
-/** Finds the version a reference means among the versions one Describe call returned. */
-export function resolveVersion(
-  ref: string,
-  versions: readonly LaunchTemplateVersion[],
-): LaunchTemplateVersion | undefined {
-  if (ref === '$Latest') {
-    return versions.reduce<LaunchTemplateVersion | undefined>(
-      (best, v) => ((v.VersionNumber ?? 0) > (best?.VersionNumber ?? -1) ? v : best),
-      undefined,
-    );
-  }
-  if (ref === '$Default') return versions.find((v) => v.DefaultVersion === true);
-  const wanted = Number(ref);
-  return versions.find((v) => v.VersionNumber === wanted);
-}
-
 function versionRefOf(version: string): VersionRef {
   return version === '$Latest' || version === '$Default' ? version : 'number';
 }
@@ -159,7 +137,8 @@ export function buildPlan(input: PlanInput): DeployPlan {
       failures.push({ group: name, error: versions.error });
       continue;
     }
-    const resolved = resolveVersion(ref.version, versions);
+    const number = resolveVersionNumber(ref.version, versionPointers(versions));
+    const resolved = versions.find((v) => v.VersionNumber === number);
     const label = ref.launchTemplateId ?? ref.launchTemplateName;
     if (!resolved || resolved.VersionNumber === undefined || !resolved.LaunchTemplateId) {
       failures.push({ group: name, error: `launch template ${label} has no version ${ref.version}` });
@@ -253,19 +232,6 @@ export function formatPlan(plan: DeployPlan): string {
   return lines.join('\n');
 }
 
-/** A setup step's instance, as finalize picks it up. */
-export interface PreparedInstance {
-  readonly instanceId: string;
-  readonly address: string;
-  readonly sourceImageId: string;
-  readonly groups: readonly string[];
-}
-
-/** What setup handed over: its instances, one per source image. */
-export interface PreparedImages {
-  readonly images: readonly PreparedInstance[];
-}
-
 /**
  * Narrows a fresh plan to what an earlier `setup` prepared: an image goes on only with setup's
  * instance of it; a group whose template now boots another image than at setup fails, since its AMI
@@ -273,9 +239,9 @@ export interface PreparedImages {
  */
 export function planForSetup(
   plan: DeployPlan,
-  setup: PreparedImages,
-): { plan: DeployPlan; instances: Map<string, PreparedInstance> } {
-  const instances = new Map<string, PreparedInstance>();
+  setup: Pick<SetupResult, 'images'>,
+): { plan: DeployPlan; instances: Map<string, TemporaryInstance> } {
+  const instances = new Map<string, TemporaryInstance>();
   const failures: GroupProblem[] = [...plan.failures];
   const images: PlannedImage[] = [];
   for (const image of plan.images) {

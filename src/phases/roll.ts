@@ -14,20 +14,12 @@ import {
   startInstanceRefresh,
 } from '../aws/refreshes.js';
 import type { RollConfig } from '../config/index.js';
-import { TerminalRefreshStatuses } from '../lib/constants.js';
+import { TerminalRefreshStatuses } from '../aws/refreshes.js';
 import { awsErrorCode, wrapError } from '../lib/errors.js';
 import type { PlannedGroup } from './plan.js';
 import type { Logger } from '../lib/runtime.js';
 import type { PipelineContext } from './context.js';
-
-/** How a refresh ended (or stood, when we did not wait). */
-export interface RefreshRecord {
-  readonly group: string;
-  readonly instanceRefreshId: string;
-  readonly status: string;
-  readonly statusReason: string;
-  readonly seconds: number;
-}
+import type { RefreshRecord } from '../report/records.js';
 
 /** Thrown when a refresh ends in anything but Successful; carries the record for the report. */
 export class RefreshFailedError extends Error {

@@ -5,22 +5,15 @@
  */
 import type { Instance, Tag as Ec2Tag } from '@aws-sdk/client-ec2';
 import { launchInstance, terminateInstances } from '../aws/instances.js';
+import type { TemporaryInstance } from '../config/hand-off.js';
 import type { SshAddress } from '../config/index.js';
-import { ActionName, Roles, Tags } from '../lib/constants.js';
+import { ActionName } from '../lib/constants.js';
+import { ownTags, Roles, Tags } from '../aws/tags.js';
 import { awsErrorCode, errorMessage } from '../lib/errors.js';
 import type { PlannedImage } from './plan.js';
 import type { Logger } from '../lib/runtime.js';
 import type { PipelineContext } from './context.js';
-import { joinTagValue } from './bake.js';
 import type { HostKeyVerifier, waitForSsh } from '../ssh/index.js';
-
-/** A temporary instance ready for a deploy, and the groups whose image it will become. */
-export interface TemporaryInstance {
-  readonly instanceId: string;
-  readonly address: string;
-  readonly sourceImageId: string;
-  readonly groups: readonly string[];
-}
 
 /** The tags of a temporary instance and its volumes: the run id lets cleanup find orphans later. */
 export function instanceTags(options: {
@@ -33,15 +26,13 @@ export function instanceTags(options: {
 }): Ec2Tag[] {
   return [
     { Key: 'Name', Value: `${ActionName} ${options.runId}` },
-    { Key: Tags.Managed, Value: 'true' },
-    { Key: Tags.Role, Value: Roles.TemporaryInstance },
-    { Key: Tags.RunId, Value: options.runId },
-    { Key: Tags.Groups, Value: joinTagValue(options.image.groups.map((g) => g.name)) },
-    { Key: Tags.LaunchTemplates, Value: joinTagValue(options.image.groups.map((g) => g.launchTemplateId)) },
-    { Key: Tags.SourceImage, Value: options.image.sourceImageId },
-    { Key: Tags.Commit, Value: options.commit },
+    ...ownTags({
+      ...options,
+      role: Roles.TemporaryInstance,
+      sourceImageId: options.image.sourceImageId,
+      groups: options.image.groups,
+    }),
     { Key: Tags.CreatedAt, Value: new Date(options.now).toISOString() },
-    { Key: Tags.Version, Value: options.actionVersion },
     { Key: Tags.LaunchToken, Value: options.launchToken },
   ];
 }

@@ -16,7 +16,7 @@ import {
   type TemplateVersionNumbers,
 } from '../aws/group-update.js';
 import { createTemplateVersion, setDefaultVersion } from '../aws/launch-templates.js';
-import { revertVersionDescription, versionDescription } from '../lib/constants.js';
+import { revertVersionDescription, versionDescription } from '../aws/tags.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Limiter } from '../lib/parallel.js';
 import type { PlannedGroup, PlannedImage } from './plan.js';

@@ -2,7 +2,7 @@
  * How a cleanup reads to people (the job summary table) and to later steps (the `cleaned` output).
  * The report module calls these; keeping them here leaves cleanup's wording next to its data.
  */
-import type { CleanedItem, CleanupReport } from '../cleanup/index.js';
+import type { CleanedItem, CleanupReport } from './records.js';
 import { cell } from './summary.js';
 
 /** Rows shown in the summary; the job summary is capped at 1 MiB and a person reads far less. */

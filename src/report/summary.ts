@@ -4,15 +4,10 @@
  * to the AWS console) and a gantt of the phases. Pipelines record into one RunReport as they go, so a
  * failed or cancelled run still has everything that happened up to then.
  */
-import type { RefreshRecord } from '../phases/roll.js';
+import type { RefreshRecord } from './records.js';
+import type { TemporaryInstance } from '../config/hand-off.js';
+import { Outputs } from '../lib/constants.js';
 import type { Span } from './timeline.js';
-
-export interface InstanceOutput {
-  readonly instanceId: string;
-  readonly address: string;
-  readonly imageId: string;
-  readonly groups: readonly string[];
-}
 
 export interface AmiOutput {
   readonly imageId: string;
@@ -39,7 +34,7 @@ export interface GroupRow {
 
 /** Everything a run produced, in the order it happened. */
 export class RunReport {
-  readonly instances: InstanceOutput[] = [];
+  readonly instances: TemporaryInstance[] = [];
   readonly amis: AmiOutput[] = [];
   readonly versions: VersionOutput[] = [];
   private readonly rows = new Map<string, GroupRow>();
@@ -83,14 +78,14 @@ export class RunReport {
     return this.groups().flatMap((row) => (row.error ? [{ group: row.group, error: row.error }] : []));
   }
 
-  /** The outputs of action.yml, each a JSON value. */
-  outputs(): Record<'instances' | 'amis' | 'launch-template-versions' | 'instance-refreshes', string> {
+  /** The outputs of action.yml a deploy writes (cleanup's `cleaned` is its own), each a JSON value. */
+  outputs(): Record<Exclude<Outputs, Outputs.Cleaned>, string> {
     const refreshes = this.groups().flatMap((row) => (row.refresh ? [row.refresh] : []));
     return {
-      instances: JSON.stringify(this.instances),
-      amis: JSON.stringify(this.amis),
-      'launch-template-versions': JSON.stringify(this.versions),
-      'instance-refreshes': JSON.stringify(refreshes),
+      [Outputs.Instances]: JSON.stringify(this.instances),
+      [Outputs.Amis]: JSON.stringify(this.amis),
+      [Outputs.LaunchTemplateVersions]: JSON.stringify(this.versions),
+      [Outputs.InstanceRefreshes]: JSON.stringify(refreshes),
     };
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Building the remote shell commands. Every value that reaches a remote shell (tag values, group
- * names, user input) is data: it is single-quoted here and never interpolated raw (DESIGN 3).
+ * names, user input) is data: it is single-quoted here and never interpolated raw.
  */
 import path from 'node:path';
 

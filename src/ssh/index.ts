@@ -5,5 +5,3 @@
 export { createHostKeyVerifier, type HostKeyTarget, type HostKeyVerifier } from './host-keys.js';
 export { waitForSsh, type WaitForSshOptions } from './probe.js';
 export { deployOverSsh, type DeployOverSshOptions } from './deploy.js';
-export { shellQuote } from './command.js';
-export { parseKnownHosts, fingerprint, KnownHostsError } from '../config/known-hosts.js';

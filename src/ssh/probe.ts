@@ -27,7 +27,7 @@ const ProbeUser = 'asg-rolling-probe';
 type Attempt =
   { ready: true; key?: Buffer } | { ready: false; reason: string; timedOut?: boolean; refused?: boolean };
 
-/** What waitForSsh needs; everything after `log` is optional, so older callers keep working. */
+/** What waitForSsh needs; everything after `log` has a default. */
 export interface WaitForSshOptions {
   host: string;
   port: number;
@@ -101,7 +101,7 @@ export async function waitForSsh(options: WaitForSshOptions): Promise<void> {
 }
 
 /** One TCP connect that reads until an `SSH-` identification line, an error or the attempt timeout. */
-export function probeOnce(options: {
+function probeOnce(options: {
   host: string;
   port: number;
   timeoutMs: number;

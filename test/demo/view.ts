@@ -3,7 +3,7 @@
  * runs, the action's log as a reader of the GitHub UI would see it, and the final state as tables.
  */
 import type { AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
-import { Roles, Tags } from '../../src/lib/constants.js';
+import { Roles, Tags } from '../../src/aws/tags.js';
 import type { Simulator } from '../sim/index.js';
 import type { TemplateRecord } from '../sim/state.js';
 

@@ -38,7 +38,7 @@ beforeEach(async () => {
 interface InstanceOutput {
   instanceId: string;
   address: string;
-  imageId: string;
+  sourceImageId: string;
   groups: string[];
 }
 interface AmiOutput {
@@ -64,7 +64,7 @@ function expectDeployed(run: ActionRun): void {
   const baseWorker = seeded.images['base-worker'] ?? '';
 
   const instances = output<InstanceOutput[]>(run, 'instances');
-  expect(instances.map((i) => [i.imageId, sorted(i.groups)]).sort()).toEqual(
+  expect(instances.map((i) => [i.sourceImageId, sorted(i.groups)]).sort()).toEqual(
     [
       [baseWeb, 'shop-api,shop-web'],
       [baseWorker, 'shop-worker'],

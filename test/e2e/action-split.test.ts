@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NodeSSH } from 'node-ssh';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { SetupResultVariable } from '../../src/config/index.js';
+import { SetupResultVariable } from '../../src/config/hand-off.js';
 import { State } from '../../src/lib/constants.js';
 import {
   errors,

@@ -13,9 +13,11 @@ import {
   paginateDescribeInstances,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCleanup, type CleanupOptions, type CleanupReport } from '../../src/cleanup/index.js';
+import { runCleanup } from '../../src/cleanup/index.js';
+import type { CleanupOptions } from '../../src/cleanup/types.js';
+import { type CleanupReport } from '../../src/report/records.js';
 import type { Selection } from '../../src/config/index.js';
-import { Roles, Tags } from '../../src/lib/constants.js';
+import { Roles, Tags } from '../../src/aws/tags.js';
 import { assertNothingInUseLost, existingImages, runtime } from '../helpers/cleanup-invariant.js';
 import { startSimulator, type Fixture, type SeedResult, type Simulator } from '../sim/index.js';
 

@@ -11,10 +11,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClients } from '../../src/aws/clients.js';
-import { readConfig, SetupResultVariable } from '../../src/config/index.js';
-import { State, Tags } from '../../src/lib/constants.js';
+import { SetupResultVariable } from '../../src/config/hand-off.js';
+import { readConfig } from '../../src/config/index.js';
+import { State } from '../../src/lib/constants.js';
+import { Tags } from '../../src/aws/tags.js';
 import { run, type MainDeps } from '../../src/action/main.js';
-import { DefaultPollIntervals, scalePollIntervals } from '../../src/phases/context.js';
 import { systemClock, type Logger } from '../../src/lib/runtime.js';
 import { startInProcessSshServer } from '../helpers/ssh-server.js';
 import { freePort, sshdAvailable, startSshd, type TestSshServer } from '../helpers/sshd.js';
@@ -130,6 +131,7 @@ function harness(inputs: Record<string, string>, env: Record<string, string> = {
       GITHUB_WORKSPACE: workspace,
       GITHUB_SHA: 'feedface'.repeat(5),
       GITHUB_RUN_ID: '77',
+      ASG_ROLLING_POLL_SCALE: '0.005',
       ...env,
     },
     { setSecret: () => undefined },
@@ -145,7 +147,6 @@ function harness(inputs: Record<string, string>, env: Record<string, string> = {
     writeSummary: async (md) => {
       captured.summary = md;
     },
-    pollIntervals: scalePollIntervals(DefaultPollIntervals, 0.005),
     installSignals: false,
   };
   return { deps, captured, remote, config };

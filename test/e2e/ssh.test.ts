@@ -14,11 +14,11 @@ import { systemClock } from '../../src/lib/runtime.js';
 import {
   createHostKeyVerifier,
   deployOverSsh,
-  fingerprint,
   waitForSsh,
   type DeployOverSshOptions,
   type HostKeyVerifier,
 } from '../../src/ssh/index.js';
+import { fingerprint } from '../../src/config/known-hosts.js';
 import { startInProcessSshServer } from '../helpers/ssh-server.js';
 import { sshdAvailable, startSshd, type TestSshServer } from '../helpers/sshd.js';
 

@@ -7,7 +7,8 @@ import { StartInstanceRefreshCommand, DescribeInstanceRefreshesCommand } from '@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClients, type AwsClients } from '../../src/aws/clients.js';
 import { waitIdle } from '../../src/commands/wait-idle.js';
-import { systemClock, type Logger, type Runtime } from '../../src/lib/runtime.js';
+import { systemClock, type Logger } from '../../src/lib/runtime.js';
+import { type Runtime } from '../../src/aws/clients.js';
 import { buildFixture, startSimulator, type Simulator } from '../sim/index.js';
 
 /** 1 simulated second = 1 real millisecond: a four-batch refresh with 1 s warmups takes well under a second. */

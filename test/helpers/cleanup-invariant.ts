@@ -14,7 +14,8 @@ import {
   paginateDescribeSnapshots,
 } from '@aws-sdk/client-ec2';
 import { expect } from 'vitest';
-import type { Logger, Runtime } from '../../src/lib/runtime.js';
+import type { Logger } from '../../src/lib/runtime.js';
+import type { Runtime } from '../../src/aws/clients.js';
 
 /** A runtime on the real clock whose log lines land in `lines`. */
 export function runtime(

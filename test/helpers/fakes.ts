@@ -4,7 +4,8 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import type { Config } from '../../src/config/index.js';
 import type { PlannedGroup, PlannedImage } from '../../src/phases/plan.js';
 import { createPollers, type PipelineContext, type PollIntervals } from '../../src/phases/context.js';
-import type { Clock, Logger, Runtime } from '../../src/lib/runtime.js';
+import type { Clock, Logger } from '../../src/lib/runtime.js';
+import type { Runtime } from '../../src/aws/clients.js';
 import { InstanceRegistry } from '../../src/phases/instance-registry.js';
 import { Timeline } from '../../src/report/timeline.js';
 

@@ -15,7 +15,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Instance } from '@aws-sdk/client-ec2';
-import { Roles, Tags } from '../../src/lib/constants.js';
+import { Roles, Tags } from '../../src/aws/tags.js';
 import {
   removeJob,
   startAction,

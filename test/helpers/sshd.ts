@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { probeOnce } from '../../src/ssh/probe.js';
+import { connect } from 'node:net';
 
 const SshdPath = '/usr/sbin/sshd';
 const run = promisify(execFile);
@@ -147,13 +147,10 @@ async function launch(options: {
   exited.catch(() => undefined);
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const result = await Promise.race([
-      probeOnce({ host: '127.0.0.1', port, timeoutMs: 1_000, signal: new AbortController().signal }),
-      exited,
-    ]);
+    const result = await Promise.race([answersWithBanner(port), exited]);
     // The pid file proves that this sshd bound the port, not some other server that took it first.
     const pid = await readFile(path.join(dir, 'sshd.pid'), 'utf8').catch(() => '');
-    if (result.ready && pid.trim() === String(child.pid)) return child;
+    if (result && pid.trim() === String(child.pid)) return child;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await stopChild(child);
@@ -167,4 +164,24 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 3_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** Whether a server on the port greets a new connection with an SSH identification line within 1 s. */
+function answersWithBanner(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let text = '';
+    const done = (ready: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ready);
+    };
+    const timer = setTimeout(() => done(false), 1_000);
+    socket.on('data', (data: Buffer) => {
+      text += data.toString('latin1');
+      if (text.includes('\n')) done(text.startsWith('SSH-'));
+    });
+    socket.on('error', () => done(false));
+    socket.on('close', () => done(false));
+  });
 }

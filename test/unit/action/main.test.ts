@@ -7,7 +7,7 @@ import {
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it, vi } from 'vitest';
-import type { CleanupReport } from '../../../src/cleanup/index.js';
+import type { CleanupReport } from '../../../src/report/records.js';
 import type { Config } from '../../../src/config/index.js';
 import { State } from '../../../src/lib/constants.js';
 import { run, type MainDeps } from '../../../src/action/main.js';

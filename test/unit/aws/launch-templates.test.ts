@@ -5,8 +5,13 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { DescribeTemplateConcurrency, describeTemplateVersions } from '../../../src/aws/launch-templates.js';
-import type { VersionRequest } from '../../../src/phases/plan.js';
+import {
+  DescribeTemplateConcurrency,
+  describeTemplateVersions,
+  resolveVersionNumber,
+  versionPointers,
+  type VersionRequest,
+} from '../../../src/aws/launch-templates.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
@@ -68,5 +73,31 @@ describe('describeTemplateVersions', () => {
       error: 'Could not describe launch template lt-1: InvalidLaunchTemplateId.NotFound',
     });
     expect(results.get('lt-2')).toEqual([{ LaunchTemplateId: 'lt-2', VersionNumber: 3 }]);
+  });
+});
+
+describe('resolveVersionNumber', () => {
+  const pointers = { defaultVersion: 3, latestVersion: 9 };
+  it.each([
+    ['$Latest', 9],
+    ['$Default', 3],
+    ['', 3],
+    ['7', 7],
+    ['0', undefined],
+    ['x', undefined],
+  ])('%j resolves to %j', (ref, expected) => {
+    expect(resolveVersionNumber(ref, pointers)).toBe(expected);
+  });
+});
+
+describe('versionPointers', () => {
+  it('reads the flagged default and the newest number from one answer', () => {
+    const versions = [
+      { LaunchTemplateId: 'lt-1', VersionNumber: 2, DefaultVersion: true },
+      { LaunchTemplateId: 'lt-1', VersionNumber: 7, DefaultVersion: false },
+      { LaunchTemplateId: 'lt-1', VersionNumber: 5, DefaultVersion: false },
+    ];
+    expect(versionPointers(versions)).toEqual({ defaultVersion: 2, latestVersion: 7 });
+    expect(versionPointers([])).toEqual({ defaultVersion: undefined, latestVersion: undefined });
   });
 });

@@ -21,7 +21,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { readInventory } from '../../../src/cleanup/inventory.js';
-import { Roles, Tags } from '../../../src/lib/constants.js';
+import { Roles, Tags } from '../../../src/aws/tags.js';
 import { fakeRuntime } from '../../helpers/fakes.js';
 
 const ec2 = mockClient(EC2Client);

@@ -1,21 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { Roles, Tags } from '../../../src/lib/constants.js';
-import {
-  planCleanup,
-  resolveVersion,
-  type CleanupPlan,
-  type PolicyOptions,
-} from '../../../src/cleanup/policy.js';
+import { Roles, Tags } from '../../../src/aws/tags.js';
+import { planCleanup, type CleanupPlan, type PolicyOptions } from '../../../src/cleanup/policy.js';
 import { isTruncated, tagList } from '../../../src/cleanup/scope.js';
+import type { GroupReference, Inventory } from '../../../src/cleanup/types.js';
 import type {
-  GroupReference,
   ImageInfo,
   InstanceInfo,
-  Inventory,
   SnapshotInfo,
   TemplateInfo,
   VersionInfo,
-} from '../../../src/cleanup/types.js';
+} from '../../../src/aws/resources.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 const minutesAgo = (m: number): number => NOW - m * 60_000;
@@ -86,20 +80,6 @@ function inventory(partial: Partial<Inventory>): Inventory {
 const ids = (items: readonly { id: string }[]): string[] => items.map((i) => i.id).sort();
 const keptReason = (plan: CleanupPlan, id: string): string | undefined =>
   plan.kept.find((k) => k.id === id)?.reason;
-
-describe('resolveVersion', () => {
-  const t = template('lt-a', 3, 9);
-  it.each([
-    ['$Latest', 9],
-    ['$Default', 3],
-    ['', 3],
-    ['7', 7],
-    ['0', undefined],
-    ['x', undefined],
-  ])('%j resolves to %j', (version, expected) => {
-    expect(resolveVersion(version, t)).toBe(expected);
-  });
-});
 
 describe('planCleanup: launch template versions', () => {
   const base = {

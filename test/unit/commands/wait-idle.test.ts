@@ -9,7 +9,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActiveRefreshStatuses, RefreshPollBudget } from '../../../src/aws/refreshes.js';
 import { waitIdle } from '../../../src/commands/wait-idle.js';
-import type { Clock, Logger, Runtime } from '../../../src/lib/runtime.js';
+import type { Clock, Logger } from '../../../src/lib/runtime.js';
+import type { Runtime } from '../../../src/aws/clients.js';
 
 /** A clock whose sleeps return at once and move virtual time, recording every sleep. */
 function fakeClock(): Clock & { sleeps: number[]; elapsed(): number } {

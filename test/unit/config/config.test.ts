@@ -3,16 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import {
-  ConfigError,
-  encodeSetupResult,
-  InputDefaults,
-  parseList,
-  readConfig,
-  SetupResultVariable,
-  type Config,
-  type SetupResult,
-} from '../../../src/config/index.js';
+import { InputDefaults, parseList } from '../../../src/config/fields.js';
+import { encodeSetupResult, SetupResultVariable, type SetupResult } from '../../../src/config/hand-off.js';
+import { ConfigError, readConfig, type Config } from '../../../src/config/index.js';
 import { Inputs } from '../../../src/lib/constants.js';
 
 const KEY_BODY = 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW';
@@ -410,13 +403,14 @@ describe('readConfig: run context and the result', () => {
     });
   });
 
-  it('takes the poll scale from ASG_ROLLING_POLL_SCALE, refusing what is not a number above 0', () => {
+  it('takes the poll scale from ASG_ROLLING_POLL_SCALE, bounded to 0.001..1', () => {
     expect(read(base, { env: { ASG_ROLLING_POLL_SCALE: '0.01' } }).run.pollScale).toBe(0.01);
-    expect(read(base, { env: { ASG_ROLLING_POLL_SCALE: ' 2 ' } }).run.pollScale).toBe(2);
+    expect(read(base, { env: { ASG_ROLLING_POLL_SCALE: ' 0.001 ' } }).run.pollScale).toBe(0.001);
+    expect(read(base, { env: { ASG_ROLLING_POLL_SCALE: '1' } }).run.pollScale).toBe(1);
     expect(read(base, { env: { ASG_ROLLING_POLL_SCALE: '' } }).run.pollScale).toBe(1);
-    for (const bad of ['fast', '0', '-1', 'Infinity', '1e999'])
+    for (const bad of ['fast', '0', '0.0009', '-1', '2', 'Infinity', '1e999'])
       expect(problems(base, { ASG_ROLLING_POLL_SCALE: bad })).toEqual([
-        `Environment variable "ASG_ROLLING_POLL_SCALE" must be a number above 0 (1 or unset for real AWS), got "${bad}".`,
+        `Environment variable "ASG_ROLLING_POLL_SCALE" must be a number from 0.001 to 1 (a simulator's time scale; unset for real AWS), got "${bad}".`,
       ]);
   });
 

@@ -3,7 +3,7 @@ import {
   isOurVersionDescription,
   revertVersionDescription,
   versionDescription,
-} from '../../../src/lib/constants.js';
+} from '../../../src/aws/tags.js';
 
 describe('our launch template version descriptions', () => {
   it.each([

@@ -7,7 +7,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { amiName, amiTags, bakeImage, joinTagValue } from '../../../src/phases/bake.js';
+import { joinTagValue } from '../../../src/aws/tags.js';
+import { amiName, amiTags, bakeImage } from '../../../src/phases/bake.js';
 import { testConfig, testContext, plannedGroup, plannedImage } from '../../helpers/fakes.js';
 
 const image = plannedImage([plannedGroup(), plannedGroup({ name: 'api', versionRef: '$Default' })], {

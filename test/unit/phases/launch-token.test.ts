@@ -12,7 +12,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it, vi } from 'vitest';
-import { State, Tags } from '../../../src/lib/constants.js';
+import { State } from '../../../src/lib/constants.js';
+import { Tags } from '../../../src/aws/tags.js';
 import type { waitForSsh } from '../../../src/ssh/index.js';
 import { setupInstance } from '../../../src/phases/setup.js';
 import { runPost } from '../../../src/action/post-run.js';

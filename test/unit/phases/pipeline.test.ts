@@ -313,8 +313,8 @@ describe('runPipelines setup and finalize', () => {
     expect(transport.deployOverSsh).not.toHaveBeenCalled();
     expect(ctx.registry.pending()).toEqual(['i-1', 'i-2']);
     expect(JSON.parse(report.outputs().instances)).toEqual([
-      { instanceId: 'i-1', address: '127.0.0.1', imageId: 'ami-a', groups: ['web', 'api'] },
-      { instanceId: 'i-2', address: '127.0.0.2', imageId: 'ami-b', groups: ['worker'] },
+      { instanceId: 'i-1', address: '127.0.0.1', sourceImageId: 'ami-a', groups: ['web', 'api'] },
+      { instanceId: 'i-2', address: '127.0.0.2', sourceImageId: 'ami-b', groups: ['worker'] },
     ]);
   });
 

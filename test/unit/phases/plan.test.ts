@@ -1,13 +1,7 @@
 import type { AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
 import type { LaunchTemplateVersion } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
-import {
-  buildPlan,
-  formatPlan,
-  resolveVersion,
-  templateRefOf,
-  versionRequests,
-} from '../../../src/phases/plan.js';
+import { buildPlan, formatPlan, templateRefOf, versionRequests } from '../../../src/phases/plan.js';
 
 const lt = (id: string, version: string | undefined): AutoScalingGroup['LaunchTemplate'] => ({
   LaunchTemplateId: id,
@@ -79,22 +73,6 @@ describe('versionRequests', () => {
       { key: 'lt-1', launchTemplateId: 'lt-1', launchTemplateName: 'lt-1-name', versions: ['$Latest', '3'] },
       { key: 'lt-2', launchTemplateId: 'lt-2', launchTemplateName: 'lt-2-name', versions: ['$Default'] },
     ]);
-  });
-});
-
-describe('resolveVersion', () => {
-  const versions = [
-    v('lt-1', 2, 'ami-2', { DefaultVersion: true }),
-    v('lt-1', 7, 'ami-7'),
-    v('lt-1', 5, 'ami-5'),
-  ];
-  it.each([
-    ['$Latest', 7],
-    ['$Default', 2],
-    ['5', 5],
-    ['9', undefined],
-  ])('%s -> %s', (ref, expected) => {
-    expect(resolveVersion(ref, versions)?.VersionNumber).toBe(expected);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CleanupReport } from '../../../src/cleanup/index.js';
+import type { CleanupReport } from '../../../src/report/records.js';
 import { cleanedOutput, cleanupSummaryMarkdown } from '../../../src/report/cleanup.js';
 import { cell } from '../../../src/report/summary.js';
 

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock, Logger } from '../../../src/lib/runtime.js';
 import { systemClock } from '../../../src/lib/runtime.js';
 import type { SshConfig } from '../../../src/config/index.js';
-import { createHostKeyVerifier, fingerprint, waitForSsh } from '../../../src/ssh/index.js';
+import { createHostKeyVerifier, waitForSsh } from '../../../src/ssh/index.js';
+import { fingerprint } from '../../../src/config/known-hosts.js';
 import { startInProcessSshServer } from '../../helpers/ssh-server.js';
 import { freePort, type TestSshServer } from '../../helpers/sshd.js';
 

@@ -1,0 +1,46 @@
+/**
+ * `deploy`, `setup` and `finalize`: plan, print the plan, run one pipeline per image, then hand the
+ * instances over (setup) or clean up (deploy, finalize).
+ */
+import * as core from '@actions/core';
+import { encodeSetupResult, SetupResultVariable } from '../config/hand-off.js';
+import { discover } from '../phases/discover.js';
+import { runPipelines, type PipelineMode } from '../phases/pipeline.js';
+import { formatPlan, planForSetup } from '../phases/plan.js';
+import { createLimiter } from '../lib/parallel.js';
+import { cleanupAfterRoll } from './cleanup.js';
+import { pipelineContext, type CommandContext } from './context.js';
+
+export async function deployCommand(mode: PipelineMode, ctx: CommandContext): Promise<void> {
+  const { config, rt, deps, report } = ctx;
+  let plan = await discover(config.selection, rt);
+  let instances;
+  if (mode === 'finalize') {
+    if (!config.setupResult) throw new Error('finalize needs the result of an earlier setup step');
+    ({ plan, instances } = planForSetup(plan, config.setupResult));
+  }
+  core.startGroup('Plan');
+  rt.log.info(formatPlan(plan));
+  core.endGroup();
+  for (const warning of plan.warnings) rt.log.child(warning.group).warning(warning.error);
+  await runPipelines(plan, {
+    mode,
+    ctx: pipelineContext(ctx),
+    report,
+    limiter: createLimiter(config.maxParallel),
+    transport: deps.transport,
+    ...(mode === 'deploy' ? { hostKeys: deps.createHostKeyVerifier(config.ssh) } : {}),
+    ...(instances ? { instances } : {}),
+  });
+  if (mode === 'setup') {
+    if (report.instances.length > 0) {
+      deps.exportVariable(
+        SetupResultVariable,
+        encodeSetupResult({ runId: config.run.runId, region: ctx.region, images: report.instances }),
+      );
+    }
+    return;
+  }
+  if (rt.signal.aborted) return;
+  await cleanupAfterRoll(ctx);
+}

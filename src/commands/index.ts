@@ -1,0 +1,36 @@
+/** One function per `command:` input; action/main.ts calls runCommand with the run's context. */
+import { createLimiter } from '../lib/parallel.js';
+import { cleanupCommand } from './cleanup.js';
+import { pipelineContext, selectedNames, type CommandContext } from './context.js';
+import { deployCommand } from './deploy.js';
+import { refreshGroups } from './refresh.js';
+
+export type { CommandContext, CommandDeps } from './context.js';
+
+/** Runs the configured command; group failures are in ctx.report, anything else throws. */
+export async function runCommand(ctx: CommandContext): Promise<void> {
+  const { config } = ctx;
+  switch (config.command) {
+    case 'deploy':
+    case 'setup':
+    case 'finalize':
+      return deployCommand(config.command, ctx);
+    case 'refresh':
+      return refreshGroups(await selectedNames(ctx), {
+        ctx: pipelineContext(ctx),
+        report: ctx.report,
+        limiter: createLimiter(config.maxParallel),
+      });
+    case 'cleanup':
+      return cleanupCommand(ctx);
+    case 'wait-idle':
+      return ctx.deps.waitIdle(
+        {
+          groups: await selectedNames(ctx),
+          timeoutSeconds: config.roll.timeoutSeconds,
+          pollMs: ctx.intervals.refreshMs,
+        },
+        ctx.rt,
+      );
+  }
+}

@@ -1,121 +1,207 @@
 /**
- * The IAM policy we document is derived from what the built action really calls: a deploy, a setup
- * and finalize, a refresh that cancels one in progress, a cleanup and a wait-idle, each with its
- * post step, are run against the simulator, and the set of actions it saw must equal the policy's
- * (plus ec2:CreateTags, which AWS authorizes for the TagSpecifications of RunInstances and
- * CreateImage without a call of its own). A policy action never seen fails too: least privilege.
+ * The per-use IAM policies we document (docs/iam/*.json) are proved against what the built action
+ * really does. Every command runs against the simulator: deploys (one cancelling a refresh in
+ * progress, one keeping its instance), a setup and finalize, a refresh, a cleanup and a wait-idle,
+ * each with its post step. For every call the simulator saw, the request contexts AWS would
+ * authorize are built from the call and the account as the call found it (test/helpers/iam-context.ts)
+ * and evaluated with @cloud-copilot/iam-simulate against the policy of that use: all must be allowed.
+ * Each policy allows exactly the actions its use needed (no unused permission), and a table of calls
+ * the policies exist to stop must be denied.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { AutoScalingClient, StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, type ActionRun } from '../helpers/action-runner.js';
+import type { ActionRun } from '../helpers/action-runner.js';
+import { deployable, requestsFor, type AuthRequest } from '../helpers/iam-context.js';
+import {
+  actionsOf,
+  decide,
+  describeRequest,
+  filledIn,
+  readPolicy,
+  resourcesOf,
+  Uses,
+  type Policy,
+  type Use,
+} from '../helpers/iam-policies.js';
+import type { CallRecord } from '../sim/index.js';
 import { startFleet, threeGroups, transcript, type Fleet } from '../helpers/fleet.js';
-
-/** Authorized by AWS as part of another call, so the simulator never sees them as calls. */
-const Implicit: Readonly<Record<string, string>> = {
-  'ec2:CreateTags': 'TagSpecifications on RunInstances and CreateImage',
-};
-
-interface Statement {
-  Sid?: string;
-  Effect: string;
-  Action: string | string[];
-  Resource: string | string[];
-  Condition?: Record<string, Record<string, string | string[]>>;
-}
-interface Policy {
-  Version: string;
-  Statement: Statement[];
-}
+import { deniedCases } from '../helpers/iam-denied.js';
 
 let fleet: Fleet;
 let autoScaling: AutoScalingClient;
-/** `service:Action` of every call an action step made. */
-const seen = new Set<string>();
+const policies = {} as Record<Use, Policy>;
+/** The calls each use's steps made, each with the requests built when the simulator answered it. */
+const callsOf = Object.fromEntries(Uses.map((u) => [u, [] as CallRecord[]])) as Record<Use, CallRecord[]>;
 
 beforeAll(async () => {
   fleet = await startFleet();
   autoScaling = new AutoScalingClient({ ...fleet.sim.clientConfig(), maxAttempts: 3 });
-  fleet.sim.seed(threeGroups);
+  fleet.sim.world.observer = (call, state) => {
+    try {
+      return requestsFor(call, state);
+    } catch (error) {
+      return { error: String(error) };
+    }
+  };
+  // Elsewhere in the account, not deployable: a group still on a launch configuration (cleanup reads
+  // what it launches) and a launch template nobody selected.
+  const fixture = deployable(threeGroups);
+  fleet.sim.seed({
+    ...fixture,
+    launchTemplates: [
+      ...(fixture.launchTemplates ?? []),
+      { name: 'lt-other', versions: [{ imageName: 'base-web' }] },
+    ],
+    launchConfigurations: [{ name: 'legacy-lc', imageName: 'base-web' }],
+    groups: [
+      ...(fixture.groups ?? []),
+      { name: 'legacy', launchConfigurationName: 'legacy-lc', desiredCapacity: 0 },
+    ],
+  });
+  for (const use of Uses) policies[use] = await readPolicy(use);
 }, 120_000);
 afterAll(async () => {
   autoScaling?.destroy();
   await fleet?.stop();
 });
 
-/** Runs one step and records the AWS actions it made (the test's own calls stay out). */
-async function step(run: () => Promise<ActionRun>): Promise<ActionRun> {
+/** Runs one step of `use` and keeps the AWS calls it made (the test's own calls stay out). */
+async function step(use: Use, run: () => Promise<ActionRun>): Promise<ActionRun> {
   const from = fleet.sim.calls.length;
   const result = await run();
-  for (const call of fleet.sim.calls.slice(from)) seen.add(`${call.service}:${call.action}`);
+  callsOf[use].push(...fleet.sim.calls.slice(from));
   expect(result.exitCode, transcript(result)).toBe(0);
   return result;
 }
 
-const actionsOf = (statement: Statement): string[] =>
-  Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+/** Someone else's refresh is running on shop-worker: `cancel` needs CancelInstanceRefresh. */
+async function foreignRefresh(): Promise<void> {
+  await autoScaling.send(
+    new StartInstanceRefreshCommand({
+      AutoScalingGroupName: 'shop-worker',
+      Preferences: { MinHealthyPercentage: 50, InstanceWarmup: 100_000 },
+    }),
+  );
+}
 
-describe('the documented IAM policy', () => {
-  it('allows exactly the actions the action calls in every command', async () => {
-    const upload = { upload: 'build' };
-    const deploy = await step(() => fleet.main(fleet.inputs(upload)));
-    await step(() => fleet.post(deploy));
+/** The requests of a call, as built when the simulator answered it. */
+function requestsOf(call: CallRecord): AuthRequest[] {
+  const observed = call.observed as AuthRequest[] | { error: string } | undefined;
+  if (!observed) throw new Error(`${call.action}: no request context was recorded`);
+  if (!Array.isArray(observed)) throw new Error(`${call.action}: ${observed.error}`);
+  return observed;
+}
 
-    const setup = await step(() => fleet.main(fleet.inputs({ command: 'setup' })));
-    const finalize = await step(() =>
-      fleet.main(fleet.inputs({ command: 'finalize', 'asg-tags': '' }), { after: setup }),
+async function deniedBy(policy: Policy, requests: readonly AuthRequest[]): Promise<AuthRequest[]> {
+  const decisions = await Promise.all(requests.map((r) => decide(filledIn(policy), r)));
+  return requests.filter((_, i) => decisions[i] !== 'Allowed');
+}
+
+describe('the documented IAM policies', () => {
+  it('allow every request of every command, and nothing any command does not need', async () => {
+    // Keeps its instances (launched from the base images, not ours): orphans for the cleanup below.
+    const kept = await step('deploy', () =>
+      fleet.main(fleet.inputs({ upload: 'build', 'keep-instances': 'true', 'cleanup-keep': '5' })),
     );
-    await step(() => fleet.post(finalize, { after: finalize }));
-    await step(() => fleet.post(setup, { after: finalize }));
+    await step('deploy', () => fleet.post(kept));
+    await foreignRefresh();
+    const again = await step('deploy', () =>
+      fleet.main(fleet.inputs({ upload: 'build', 'on-refresh-in-progress': 'cancel' })),
+    );
+    await step('deploy', () => fleet.post(again));
 
-    // Someone else's refresh is running: `cancel` needs CancelInstanceRefresh.
-    await autoScaling.send(
-      new StartInstanceRefreshCommand({
-        AutoScalingGroupName: 'shop-worker',
-        Preferences: { MinHealthyPercentage: 50, InstanceWarmup: 100_000 },
+    const setup = await step('split', () => fleet.main(fleet.inputs({ command: 'setup' })));
+    await foreignRefresh();
+    const finalize = await step('split', () =>
+      fleet.main(fleet.inputs({ command: 'finalize', 'asg-tags': '', 'on-refresh-in-progress': 'cancel' }), {
+        after: setup,
       }),
     );
-    await step(() => fleet.main(fleet.inputs({ command: 'refresh', 'on-refresh-in-progress': 'cancel' })));
-    // A group elsewhere in the account still on a launch configuration: cleanup reads what it launches.
-    fleet.sim.seed({
-      launchConfigurations: [{ name: 'legacy-lc', imageName: 'base-web' }],
-      groups: [{ name: 'legacy', launchConfigurationName: 'legacy-lc', desiredCapacity: 0 }],
-    });
-    await step(() => fleet.main(fleet.inputs({ command: 'cleanup', 'cleanup-keep': '1' })));
-    await step(() => fleet.main(fleet.inputs({ command: 'wait-idle' })));
+    await step('split', () => fleet.post(finalize, { after: finalize }));
+    await step('split', () => fleet.post(setup, { after: finalize }));
 
-    // The runs did delete something, so the deletions' permissions are among what was seen.
-    for (const action of ['ec2:DeleteLaunchTemplateVersions', 'ec2:DeregisterImage', 'ec2:DeleteSnapshot'])
-      expect(seen).toContain(action);
-    expect(seen).toContain('autoscaling:CancelInstanceRefresh');
+    // One more image, every image kept: something for the cleanup below to delete.
+    const more = await step('deploy', () =>
+      fleet.main(fleet.inputs({ upload: 'build', 'cleanup-keep': '5' })),
+    );
+    await step('deploy', () => fleet.post(more));
 
-    const policy = JSON.parse(await readFile(path.join(repoRoot, 'docs/iam-policy.json'), 'utf8')) as Policy;
-    expect(policy.Version).toBe('2012-10-17');
-    for (const statement of policy.Statement) expect(statement.Effect).toBe('Allow');
-    const allowed = policy.Statement.flatMap(actionsOf);
-    expect(new Set(allowed).size, 'each action in one statement').toBe(allowed.length);
-    const aws = allowed.filter((a) => a.startsWith('ec2:') || a.startsWith('autoscaling:')).sort();
-    // The simulator names the services as IAM does: `ec2` and `autoscaling`.
-    expect(aws).toEqual([...new Set([...seen, ...Object.keys(Implicit)])].sort());
+    await foreignRefresh();
+    await step('refresh', () =>
+      fleet.main(fleet.inputs({ command: 'refresh', 'on-refresh-in-progress': 'cancel' })),
+    );
 
-    // The only other permission is passing the instances' role, and only to EC2.
-    const others = policy.Statement.filter((s) => actionsOf(s).some((a) => !aws.includes(a)));
-    expect(others.map(actionsOf)).toEqual([['iam:PassRole']]);
-    expect(others[0]?.Condition?.StringEquals?.['iam:PassedToService']).toBe('ec2.amazonaws.com');
+    // The kept instances become orphans of an earlier run, two days old.
+    for (const { instance } of fleet.sim.state.instances.values()) {
+      if (!instance.Tags?.some((t) => t.Key === 'asg-rolling:role' && t.Value === 'temporary-instance'))
+        continue;
+      for (const tag of instance.Tags ?? []) {
+        if (tag.Key === 'asg-rolling:run-id') tag.Value = 'an-earlier-run';
+        if (tag.Key === 'asg-rolling:created-at')
+          tag.Value = new Date(Date.now() - 2 * 86_400_000).toISOString();
+      }
+    }
+    await step('cleanup', () => fleet.main(fleet.inputs({ command: 'cleanup', 'cleanup-keep': '1' })));
+    await step('wait-idle', () => fleet.main(fleet.inputs({ command: 'wait-idle' })));
 
-    // Destructive EC2 actions only reach what carries our marker tag.
-    const managed = policy.Statement.filter(
-      (s) => s.Condition?.StringEquals?.['aws:ResourceTag/asg-rolling:managed'] === 'true',
-    ).flatMap(actionsOf);
-    for (const action of [
-      'ec2:TerminateInstances',
-      'ec2:StopInstances',
-      'ec2:DeregisterImage',
-      'ec2:DeleteSnapshot',
-    ])
-      expect(managed).toContain(action);
-    const tagging = policy.Statement.find((s) => actionsOf(s).includes('ec2:CreateTags'));
-    expect(tagging?.Condition?.StringEquals?.['ec2:CreateAction']).toEqual(['RunInstances', 'CreateImage']);
-  }, 240_000);
+    const failures: string[] = [];
+    const counts: Record<string, string> = {};
+    for (const use of Uses) {
+      const requests = callsOf[use].flatMap(requestsOf);
+      for (const request of await deniedBy(policies[use], requests))
+        failures.push(`${use}: denied ${describeRequest(request)}`);
+      counts[use] = `${callsOf[use].length} calls, ${requests.length} requests`;
+
+      // No unused permission: the policy allows exactly the actions the use's requests needed.
+      const needed = [...new Set(requests.map((r) => r.action))].sort();
+      const allowed = policies[use].Statement.flatMap(actionsOf);
+      expect([...new Set(allowed)].sort(), `${use}: actions of docs/iam/${use}.json`).toEqual(needed);
+    }
+    expect(failures).toEqual([]);
+    console.info(`IAM requests allowed per use: ${JSON.stringify(counts)}`);
+
+    // Each destructive path really ran, so its permission was proved and not just listed.
+    const seen = (use: Use): Set<string> => new Set(callsOf[use].map((c) => `${c.service}:${c.action}`));
+    for (const use of ['deploy', 'split', 'cleanup'] as const)
+      for (const action of [
+        'ec2:DeleteLaunchTemplateVersions',
+        'ec2:DeregisterImage',
+        'ec2:TerminateInstances',
+      ])
+        expect(seen(use), use).toContain(action);
+    for (const use of ['deploy', 'split', 'refresh'] as const)
+      expect(seen(use), use).toContain('autoscaling:CancelInstanceRefresh');
+  }, 300_000);
+
+  it('deny what they exist to stop', async () => {
+    const cases = deniedCases(fleet.sim.state);
+    const wrong: string[] = [];
+    for (const c of cases) {
+      const denied = await deniedBy(policies[c.use], c.requests);
+      const reasons = [...new Set(denied.map((r) => `${r.action} ${r.why}`))].sort();
+      if (JSON.stringify(reasons) !== JSON.stringify([...c.deniedBecause].sort()))
+        wrong.push(
+          `${c.use}: ${c.name}: denied ${JSON.stringify(reasons)}, expected ${JSON.stringify(c.deniedBecause)}`,
+        );
+    }
+    expect(wrong).toEqual([]);
+    expect(cases.length).toBeGreaterThanOrEqual(20);
+    console.info(`IAM requests denied as they must be: ${cases.length} calls`);
+  });
+
+  it('are the same for deploy and split mode, and only Describe calls reach every resource', () => {
+    expect(policies.split).toEqual(policies.deploy);
+    for (const use of Uses) {
+      const policy = policies[use];
+      expect(policy.Version).toBe('2012-10-17');
+      for (const statement of policy.Statement) {
+        expect(statement.Effect).toBe('Allow');
+        expect(statement.Sid).toBeTruthy();
+        const describes = actionsOf(statement).every((a) => /^(ec2|autoscaling):Describe/.test(a));
+        if (resourcesOf(statement).includes('*'))
+          expect(describes, `${use} ${statement.Sid ?? ''}`).toBe(true);
+        else expect(statement.Condition, `${use} ${statement.Sid ?? ''}`).toBeDefined();
+      }
+    }
+  });
 });

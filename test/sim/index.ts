@@ -24,6 +24,7 @@ export type {
 export { buildFixture } from './fixtures.js';
 export type { Transitions, LatencyContext, TransitionKey } from './latency.js';
 export type { SshTarget } from './gates.js';
+export type { ObservedCall } from './world.js';
 
 export interface SimulatorOptions extends WorldOptions {
   /** Port on 127.0.0.1 (default 0: ephemeral). */

@@ -32,6 +32,8 @@ export interface CallRecord {
   status: number;
   /** Real milliseconds spent answering. */
   ms: number;
+  /** What `world.observer` returned just before the handler ran (absent without an observer). */
+  observed?: unknown;
 }
 
 const throttleError: Record<Service, SimError> = {
@@ -76,6 +78,7 @@ export async function answer(
   let outcome: CallRecord['outcome'] = 'ok';
   let error: SimError | undefined;
   let body: string;
+  let observed: unknown;
   try {
     const schemas = operationSchemas(service, action);
     const handler = handlers[service][action];
@@ -106,6 +109,8 @@ export async function answer(
     if (service === 'ec2' && input.DryRun === true) {
       throw new SimError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
     }
+    // Synchronous with the handler: the observer sees the state exactly as the handler finds it.
+    observed = world.observer?.({ service, action, params: input }, world.state);
     const output = handler(input, world) ?? {};
     body = successXml(
       service,
@@ -129,6 +134,7 @@ export async function answer(
     code: error?.code,
     status,
     ms: performance.now() - started,
+    ...(observed === undefined ? {} : { observed }),
   });
   return { status, body, requestId };
 }

@@ -1,10 +1,18 @@
 // The world the handlers act on: resources, clock, latency model, SSH gates, faults and throttling.
 import { Clock } from './clock.js';
+import type { Service } from './codec.js';
 import { Faults } from './faults.js';
 import { Gates, type SshTarget } from './gates.js';
 import { Latency, type LatencyOptions } from './latency.js';
 import { State } from './state.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
+
+export interface ObservedCall {
+  readonly service: Service;
+  readonly action: string;
+  /** The SDK-shaped input. */
+  readonly params: Record<string, unknown>;
+}
 
 export interface WorldOptions {
   accountId?: string;
@@ -31,6 +39,12 @@ export class World {
   readonly throttle: Throttle;
   readonly gates: Gates;
   readonly gateGroupInstances: boolean;
+  /**
+   * Called just before each handler runs, with the decoded call and the state it finds; what it
+   * returns is kept as the call's `observed` (for tests that need a resource as it was at the call,
+   * such as its tags before a delete).
+   */
+  observer?: (call: ObservedCall, state: State) => unknown;
 
   constructor(readonly options: WorldOptions = {}) {
     this.state = new State(options.accountId ?? '123456789012', options.region ?? 'us-east-1');

@@ -6,6 +6,7 @@ import * as core from '@actions/core';
 import { encodeSetupResult, SetupResultVariable } from '../config/hand-off.js';
 import { discover } from '../phases/discover.js';
 import { runPipelines, type PipelineMode } from '../phases/pipeline.js';
+import { verifyHandOff } from '../phases/verify-hand-off.js';
 import { formatPlan, planForSetup } from '../phases/plan.js';
 import { createLimiter } from '../lib/parallel.js';
 import { cleanupAfterRoll } from './cleanup.js';
@@ -17,6 +18,7 @@ export async function deployCommand(mode: PipelineMode, ctx: CommandContext): Pr
   let instances;
   if (mode === 'finalize') {
     if (!config.setupResult) throw new Error('finalize needs the result of an earlier setup step');
+    await verifyHandOff(config.setupResult, { runId: config.run.runId, ec2: rt.ec2 });
     ({ plan, instances } = planForSetup(plan, config.setupResult));
   }
   core.startGroup('Plan');

@@ -62,14 +62,6 @@ export function parseList(text: string): string[] {
     .filter((item) => item !== '');
 }
 
-/** Splits a line-per-item input (values may contain commas) into trimmed, non-empty lines. */
-function parseLines(text: string): string[] {
-  return text
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '');
-}
-
 // Each field rule reports what it accepts as the issue message; readConfig adds the input's name and
 // the value given, so every line has the same shape. `got` replaces the whole value when one item of
 // a list is at fault, `where` says which line of a multi-line value (a private key is never echoed).
@@ -165,15 +157,26 @@ const percentages = z.string().transform((value, ctx) => {
   return numbers;
 });
 
+/**
+ * `KEY=value` lines for the deploy script. Values are secrets as far as we know (tokens, passwords):
+ * parseFields masks each one, and a bad line is named by its number and key, never by its text.
+ */
 const deployEnv = z.string().transform((value, ctx) => {
   const env: Record<string, string> = {};
-  for (const line of parseLines(value)) {
+  value.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '') return;
     const at = line.indexOf('=');
-    const key = at < 0 ? '' : line.slice(0, at).trim();
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
-      problem(ctx, 'KEY=value lines whose keys are letters, digits and _ (not starting with a digit)', line);
+    const key = at < 0 ? undefined : line.slice(0, at).trim();
+    if (key === undefined || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+      problem(
+        ctx,
+        'KEY=value lines whose keys are letters, digits and _ (not starting with a digit)',
+        key,
+        `line ${index + 1}`,
+      );
     else env[key] = line.slice(at + 1).trim();
-  }
+  });
   return env;
 });
 
@@ -291,15 +294,29 @@ export function parseFields(input: InputReader, setSecret: (secret: string) => v
     const result = fields[name].safeParse(raw);
     if (result.success) {
       (values as Record<string, unknown>)[name] = result.data;
+      if (name === Inputs.DeployEnv) maskValues(result.data as Record<string, string>, setSecret);
       continue;
     }
     for (const issue of result.error.issues) {
       const { got, where } = (issue as { params?: { got?: string; where?: string } }).params ?? {};
-      const shown = name === Inputs.SshPrivateKey ? `a value of ${raw.length} characters` : quote(got ?? raw);
-      problems.push(`Input "${name}"${where ? ` (${where})` : ''} must be ${issue.message}, got ${shown}.`);
+      problems.push(
+        `Input "${name}"${where ? ` (${where})` : ''} must be ${issue.message}, got ${shownValue(name, raw, got)}.`,
+      );
     }
   }
   return { values, problems };
+}
+
+/** What a config error shows of the value given: secrets never, only their shape. */
+function shownValue(name: Inputs, raw: string, got: string | undefined): string {
+  if (name === Inputs.SshPrivateKey) return `a value of ${raw.length} characters`;
+  if (name === Inputs.DeployEnv) return got === undefined ? 'a line without "="' : `the key ${quote(got)}`;
+  return quote(got ?? raw);
+}
+
+/** Masks every deploy-env value, so a script that prints its environment prints `***`. */
+function maskValues(env: Readonly<Record<string, string>>, setSecret: (secret: string) => void): void {
+  for (const value of Object.values(env)) if (value !== '') setSecret(value);
 }
 
 /**

@@ -30,7 +30,7 @@ export function cleanupSummaryMarkdown(report: CleanupReport): string {
   }
   lines.push('| kind | id | action | reason |', '| --- | --- | --- | --- |');
   for (const failure of report.failures) {
-    lines.push(row(failure.kind, failure.id, '**failed**', failure.error));
+    lines.push(`| ${cell(failure.kind)} | ${cell(failure.id)} | **failed** | ${cell(failure.error)} |`);
   }
   const rows = [
     ...sorted(report.deleted).map((item) =>

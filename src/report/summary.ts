@@ -112,17 +112,20 @@ export const consoleLinks = {
 };
 
 /**
- * Text for a Markdown table cell or link: names, reasons and AWS messages quote user text, so pipes
- * are escaped and newlines flattened (either would break the table) and `&`, `<`, `>` become entities
- * (else they render as markup).
+ * Text for a Markdown table cell, list item or link text. Names, reasons, AWS messages and remote
+ * stderr quote text we do not control, and the summary is rendered as GitHub-flavoured Markdown:
+ * Markdown's own punctuation is backslash-escaped (so `[Approve](https://…)` or `![x](…)` stays
+ * text), bare URLs are broken so they are not auto-linked, `&`, `<`, `>` become entities (no
+ * HTML), and newlines are flattened (a table row is one line).
  */
 export function cell(text: string): string {
   return text
+    .replace(/\r\n|\r|\n/g, ' ')
+    .replace(/[\\`*_[\]()!~|#]/g, (c) => `\\${c}`)
+    .replace(/:\/\/|\bwww\./gi, (m) => `${m.slice(0, 1)}\u200b${m.slice(1)}`)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/\|/g, '\\|')
-    .replace(/\r?\n/g, ' ');
+    .replace(/>/g, '&gt;');
 }
 
 function link(text: string, url: string | undefined): string {
@@ -146,7 +149,7 @@ export function summaryMarkdown(report: RunReport, options: SummaryOptions): str
   const lines: string[] = [`## ${options.title}`, ''];
   const failures = report.failures();
   const errors = [
-    ...(options.errors ?? []),
+    ...(options.errors ?? []).map(cell),
     ...failures.map((f) => `**${cell(f.group)}**: ${cell(f.error)}`),
   ];
   if (errors.length > 0) {
@@ -195,9 +198,12 @@ export function formatSeconds(seconds: number): string {
   return s ? `${m}m ${s}s` : `${m}m`;
 }
 
-/** Mermaid reserves `:`, `#` and `;` in gantt lines. */
+/**
+ * Mermaid reserves `:`, `#` and `;` in gantt lines; a backtick or a line break could end the
+ * fenced block and let a name write Markdown of its own.
+ */
 function ganttText(text: string): string {
-  return text.replace(/[:#;]/g, ' ').trim() || '?';
+  return text.replace(/[:#;`\r\n]/g, ' ').trim() || '?';
 }
 
 /** A Mermaid gantt of the recorded phases, one section per pipeline; failed phases are marked `crit`. */

@@ -56,11 +56,27 @@ export function temporaryName(remote: string, token: string): string {
   return path.posix.join(dir, `.${path.posix.basename(remote)}.asg-rolling-${token}`);
 }
 
+/** What runs the deploy script: the command line, and what is written to its standard input. */
+export interface ScriptInvocation {
+  readonly command: string;
+  /** The environment, one quoted assignment a line: never in any process's arguments. */
+  readonly stdin: string;
+}
+
+/**
+ * The shell code between `env -i` and the script: reads the assignments from standard input,
+ * exports them (`set -a`) and execs the script. The values travel over the SSH channel, so they
+ * never stand in a command line, where `ps` or an execve audit rule (whose log would be baked into
+ * the AMI) would show them.
+ */
+const ReadEnvThenExec = 'set -a && eval "$(cat)" && set +a && exec "$0"';
+
 /**
  * The command that runs the deploy script in a clean environment. SSH env passing is not used:
  * sshd's AcceptEnv refuses it almost everywhere. `env -i` drops everything the login shell set,
- * then only PATH, HOME, USER and the given variables are passed, each quoted. HOME comes from the
- * remote login shell itself (`"$HOME"`), which is the account's own value, not data from us.
+ * then only PATH, HOME and USER are passed on the command line, and the given variables over
+ * standard input, each quoted. HOME comes from the remote login shell itself (`"$HOME"`), which is
+ * the account's own value, not data from us.
  *
  * The shell's pid is written first: sshd starts every non-tty session in its own session and
  * process group (setsid), so that pid is the group id, and a timeout can kill the script and all
@@ -73,13 +89,13 @@ export function scriptCommand(options: {
   pidFile: string;
   user: string;
   env: Readonly<Record<string, string>>;
-}): string {
+}): ScriptInvocation {
   const assignments = Object.entries(options.env).map(([name, value]) => {
     assertEnvName(name);
-    return `${name}=${shellQuote(value)}`;
+    return `${name}=${shellQuote(value)}\n`;
   });
   const script = shellQuote(`./${options.script}`);
-  return [
+  const command = [
     `cd ${shellQuote(remotePath(options.uploadDir))}`,
     `echo $$ > ${shellQuote(options.pidFile)}`,
     `chmod +x ${script}`,
@@ -88,10 +104,11 @@ export function scriptCommand(options: {
       `PATH=${shellQuote(CleanPath)}`,
       'HOME="$HOME"',
       `USER=${shellQuote(options.user)}`,
-      ...assignments,
+      `/bin/sh -c ${shellQuote(ReadEnvThenExec)}`,
       script,
     ].join(' '),
   ].join(' && ');
+  return { command, stdin: assignments.join('') };
 }
 
 /**

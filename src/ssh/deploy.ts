@@ -11,7 +11,14 @@ import './cjs-globals.js';
 import { NodeSSH } from 'node-ssh';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/runtime.js';
-import { killCommand, pidFileName, remotePath, removeCommands, scriptCommand } from './command.js';
+import {
+  killCommand,
+  pidFileName,
+  remotePath,
+  removeCommands,
+  scriptCommand,
+  type ScriptInvocation,
+} from './command.js';
 import { hostKeyCheck, type HostKeyVerifier } from './host-keys.js';
 import { LineSplitter, Tail } from './lines.js';
 import { uploadAll, type UploadItem } from './upload.js';
@@ -62,9 +69,9 @@ export async function deployOverSsh(options: DeployOverSshOptions): Promise<void
   const token = randomBytes(6).toString('hex');
   const pidFile = pidFileName(token);
   // Validate everything local before touching the network: bad env names, missing files.
-  const command = scriptName
+  const invocation = scriptName
     ? scriptCommand({ uploadDir, script: scriptName, pidFile, user: username, env: options.env })
-    : '';
+    : undefined;
   const items = await localItems(options, uploadDir);
 
   const stop = new AbortController();
@@ -89,9 +96,9 @@ export async function deployOverSsh(options: DeployOverSshOptions): Promise<void
     if (items.length > 0) log.info(`uploading ${items.length} path(s) to ${where}:${uploadDir}`);
     const count = await until(uploadAll({ ssh, root: uploadDir, items, token }), stop.signal);
     if (items.length > 0) log.info(`uploaded ${count} file(s)`);
-    if (command) {
+    if (invocation) {
       log.info(`running ${scriptName} on ${where} in ${uploadDir}`);
-      await runScript({ ssh, command, uploadDir, pidFile, log, stop: stop.signal });
+      await runScript({ ssh, invocation, uploadDir, pidFile, log, stop: stop.signal });
     }
   } finally {
     clearTimeout(timer);
@@ -176,7 +183,7 @@ async function connect(ssh: NodeSSH, options: DeployOverSshOptions, stop: AbortS
 
 async function runScript(options: {
   ssh: NodeSSH;
-  command: string;
+  invocation: ScriptInvocation;
   uploadDir: string;
   pidFile: string;
   log: Logger;
@@ -189,7 +196,8 @@ async function runScript(options: {
     log.info(line);
     tail.push(line);
   });
-  const running = ssh.execCommand(options.command, {
+  const running = ssh.execCommand(options.invocation.command, {
+    stdin: options.invocation.stdin,
     onStdout: (chunk) => stdout.push(chunk),
     onStderr: (chunk) => stderr.push(chunk),
   });

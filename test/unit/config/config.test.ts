@@ -376,10 +376,29 @@ describe('readConfig: deploy-env', () => {
       B_2: 'x=y',
     });
   });
-  it.each(['1A=x', 'novalue', '=x', 'A-B=1'])('refuses %j', (line) => {
-    expect(problems({ ...base, 'deploy-env': line })).toEqual([
-      expect.stringMatching(new RegExp(`^Input "deploy-env" must be .*got ${JSON.stringify(line)}\\.$`)),
-    ]);
+  it.each([
+    ['1A=secret-1', 'the key "1A"'],
+    ['secret-2', 'a line without "="'],
+    ['=secret-3', 'the key ""'],
+    ['A-B=secret-4', 'the key "A-B"'],
+  ])('refuses %j naming the line and key, never the value', (line, shown) => {
+    const found = problems({ ...base, 'deploy-env': `OK=1\n\n${line}` });
+    expect(found).toEqual([expect.stringMatching(/^Input "deploy-env" \(line 3\) must be KEY=value lines/)]);
+    expect(found[0]).toContain(`got ${shown}.`);
+    expect(found[0]).not.toMatch(/secret-\d/);
+  });
+  it('masks every value before anything else happens', () => {
+    const masked: string[] = [];
+    readConfig(
+      (name) => ({ ...base, 'deploy-env': 'API_TOKEN=tok-1\nEMPTY=\nSTAGE=prod' })[name] ?? '',
+      {},
+      {
+        setSecret: (s) => masked.push(s),
+        pathExists: () => true,
+      },
+    );
+    expect(masked).toEqual(expect.arrayContaining(['tok-1', 'prod']));
+    expect(masked).not.toContain('');
   });
 });
 

@@ -33,7 +33,7 @@ describe('cleanupSummaryMarkdown', () => {
       '| launch-template-version | lt-a:10 | deleted | old |',
       '| ami | ami-1 | deleted | older than the newest 5 AMIs for lt-a |',
       '| snapshot | snap-1 | deleted | snapshot of ami-1, deregistered |',
-      '| ami | ami-2 | kept | used by group web\\|blue (LaunchTemplate, $Latest → lt-a:12) |',
+      '| ami | ami-2 | kept | used by group web\\|blue \\(LaunchTemplate, $Latest → lt-a:12\\) |',
     ]);
   });
 

@@ -15,6 +15,7 @@ import {
   remotePath,
   removeCommands,
   scriptCommand,
+  type ScriptInvocation,
   shellQuote,
   temporaryName,
 } from '../../../src/ssh/command.js';
@@ -46,11 +47,16 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs a command as sshd would: `sh -c`, with a login-like environment plus a variable that must not leak. */
-function sh(command: string, env: Record<string, string> = {}): string {
-  return execFileSync('/bin/sh', ['-c', command], {
+/**
+ * Runs a command as sshd would: `sh -c`, with a login-like environment plus a variable that must
+ * not leak; an invocation's environment goes to its standard input, as the deploy sends it.
+ */
+function sh(command: string | ScriptInvocation, env: Record<string, string> = {}): string {
+  const invocation = typeof command === 'string' ? { command, stdin: '' } : command;
+  return execFileSync('/bin/sh', ['-c', invocation.command], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? CleanPath, HOME: dir, RUNNER_SECRET: 'must-not-leak', ...env },
+    input: invocation.stdin,
     encoding: 'utf8',
   });
 }
@@ -103,6 +109,14 @@ describe('scriptCommand', () => {
     expect(seen).toEqual({ PATH: CleanPath, HOME: dir, USER: 'deploy', ...env });
     expect(existsSync(path.join(dir, 'pwned'))).toBe(false);
     expect(existsSync(path.join(dir, 'upload dir', 'pwned'))).toBe(false);
+  });
+
+  it('keeps every value out of the command line: the values travel on standard input', () => {
+    const env = { API_TOKEN: 'tok-3f9a1c', ...Object.fromEntries(Hostile.map((v, i) => [`V${i}`, v])) };
+    const invocation = scriptCommand({ uploadDir: 'u', pidFile: PidFile, script: 'run.sh', user: 'u', env });
+    expect(invocation.command).not.toContain('tok-3f9a1c');
+    for (const name of Object.keys(env)) expect(invocation.command).not.toContain(name);
+    expect(invocation.stdin).toContain(`API_TOKEN='tok-3f9a1c'`);
   });
 
   it('lets the user override PATH', async () => {

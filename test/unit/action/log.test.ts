@@ -1,0 +1,50 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createLogger, neutralizeCommands } from '../../../src/action/log.js';
+import { runnerCommands } from '../../helpers/runner-commands.js';
+
+const Hostile = [
+  '::add-mask::everything',
+  '  ::stop-commands::tok',
+  '::error title=x::pwned',
+  'text ##[error]pwned',
+  '##[set-output name=a]b',
+  'a\r::warning::pwned',
+  'ok\n::group::pwned\r\n##[endgroup]',
+];
+
+describe('neutralizeCommands', () => {
+  it.each(Hostile)('leaves no workflow command in %j', (text) => {
+    expect(runnerCommands(text).length).toBeGreaterThan(0);
+    expect(runnerCommands(neutralizeCommands(text))).toEqual([]);
+  });
+  it('changes nothing a person reads otherwise', () => {
+    expect(neutralizeCommands('deployed v1.2 to [shop-web] in 3 s: a::b ok')).toBe(
+      'deployed v1.2 to [shop-web] in 3 s: a::b ok',
+    );
+    expect(neutralizeCommands('##[x]').replace(/\u200b/g, '')).toBe('##[x]');
+  });
+});
+
+describe('createLogger', () => {
+  let written: string;
+  beforeEach(() => {
+    written = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written += String(chunk);
+      return true;
+    });
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('writes remote output and AWS names as plain text, never as commands', () => {
+    const log = createLogger().child('web##[stop-commands]x');
+    for (const line of Hostile) log.info(line);
+    expect(runnerCommands(written)).toEqual([]);
+    expect(written).toContain('pwned');
+  });
+  it('still issues its own annotations, the hostile text only as their escaped data', () => {
+    createLogger().child('web\n::error::x').warning('::add-mask::y');
+    const commands = runnerCommands(written);
+    expect(commands.map((c) => c.name)).toEqual(['warning']);
+  });
+});

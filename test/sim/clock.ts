@@ -97,7 +97,8 @@ export class Clock {
   /** Stops simulated time: pending and new timers wait for advance() or release(). */
   hold(): void {
     if (this.frozen) return;
-    this.base = this.simTime();
+    // Whole milliseconds (rounded up, so time never goes back): held arithmetic is then exact.
+    this.base = Math.ceil(this.simTime());
     this.frozen = true;
     for (const t of this.timers) {
       clearTimeout(t.handle);

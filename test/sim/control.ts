@@ -89,7 +89,7 @@ export async function control(sim: Simulator, method: string, url: URL, text: st
       return clockStatus(sim);
     case 'POST /_sim/clock/advance': {
       const ms = (body as { ms?: unknown }).ms;
-      if (typeof ms !== 'number' || !(ms >= 0))
+      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0)
         return { status: 400, body: { error: 'body needs { "ms": simulated milliseconds >= 0 }' } };
       if (!sim.world.clock.held) return { status: 409, body: { error: 'the clock is not held' } };
       await sim.world.clock.advance(ms);

@@ -83,6 +83,8 @@ afterAll(async () => {
 
 beforeEach(async () => {
   await sim.reset();
+  // Terminated instances stay listed (as AWS lists them for a while), however long a busy machine takes.
+  sim.setLatency({ transitions: { terminatedRetention: 1e12 } });
   sim.seed(fixture);
 });
 

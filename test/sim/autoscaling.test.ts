@@ -1,5 +1,6 @@
 import {
   DescribeAutoScalingGroupsCommand,
+  DescribeInstanceRefreshesCommand,
   DescribeLaunchConfigurationsCommand,
   StartInstanceRefreshCommand,
   UpdateAutoScalingGroupCommand,
@@ -9,7 +10,7 @@ import { CreateLaunchTemplateVersionCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { buildFixture, startSimulator, type SeedResult, type Simulator } from './index.js';
-import { clients, rejection, waitFor } from './testkit.js';
+import { advanceUntil, clients, rejection } from './testkit.js';
 
 let sim: Simulator;
 let ec2: ReturnType<typeof clients>['ec2'];
@@ -23,7 +24,6 @@ beforeAll(async () => {
 afterAll(() => sim.stop());
 beforeEach(async () => {
   await sim.reset();
-  sim.setLatency({ transitions: { refreshPending: 15_000 } });
   // shop-asg-0 uses a MixedInstancesPolicy, shop-asg-1 a LaunchTemplate; both follow version 1.
   seeded = sim.seed({
     ...buildFixture({ groups: 2, instancesPerGroup: 2, mixedInstancesPolicy: 2, versionMode: 'number' }),
@@ -187,7 +187,7 @@ describe('UpdateAutoScalingGroup with a MixedInstancesPolicy', () => {
 
 describe('UpdateAutoScalingGroup during an Instance Refresh', () => {
   it('refuses a new launch template while a refresh with a desired configuration runs', async () => {
-    sim.setLatency({ transitions: { refreshPending: 1e9 } });
+    sim.clock.hold(); // the refresh stays Pending, active, for as long as the test takes
     const version = await newVersion('shop-lt-1');
     await asg.send(
       new StartInstanceRefreshCommand({
@@ -211,8 +211,8 @@ describe('UpdateAutoScalingGroup during an Instance Refresh', () => {
   });
 
   it('allows it while a refresh without a desired configuration runs', async () => {
-    sim.setLatency({ transitions: { refreshPending: 1e9 } });
-    await asg.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: 'shop-asg-1' }));
+    sim.clock.hold();
+    const start = await asg.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: 'shop-asg-1' }));
     await asg.send(
       new UpdateAutoScalingGroupCommand({
         AutoScalingGroupName: 'shop-asg-1',
@@ -220,9 +220,19 @@ describe('UpdateAutoScalingGroup during an Instance Refresh', () => {
       }),
     );
     expect((await describeGroup('shop-asg-1')).LaunchTemplate?.Version).toBe('$Latest');
+    const refreshes = await asg.send(
+      new DescribeInstanceRefreshesCommand({
+        AutoScalingGroupName: 'shop-asg-1',
+        InstanceRefreshIds: [start.InstanceRefreshId ?? ''],
+      }),
+    );
+    expect(refreshes.InstanceRefreshes?.[0]?.Status).toBe('Pending'); // it was allowed while active
   });
 
   it('after a Successful refresh the group names the desired version, and $Latest can be set back', async () => {
+    // Held: the last replaced instance shuts down on a timer, which must not fire between the two
+    // describes compared below.
+    sim.clock.hold();
     const version = await newVersion('shop-lt-1');
     const id = seeded.launchTemplates['shop-lt-1'] ?? '';
     await asg.send(
@@ -232,8 +242,11 @@ describe('UpdateAutoScalingGroup during an Instance Refresh', () => {
         Preferences: { InstanceWarmup: 1, MinHealthyPercentage: 50 },
       }),
     );
-    await waitFor(async () => (await describeGroup('shop-asg-1')).LaunchTemplate?.Version === version);
-    const refreshed = await describeGroup('shop-asg-1');
+    const refreshed = await advanceUntil(sim, async () => {
+      const g = await describeGroup('shop-asg-1');
+      return g.LaunchTemplate?.Version === version ? g : undefined;
+    });
+    expect(refreshed.Instances?.filter((i) => i.LaunchTemplate?.Version === version)).toHaveLength(2);
     await asg.send(
       new UpdateAutoScalingGroupCommand({
         AutoScalingGroupName: 'shop-asg-1',

@@ -1,4 +1,5 @@
-// The control API under /_sim (JSON): inspect state and calls, reset, seed, faults, latency, throttling.
+// The control API under /_sim (JSON): inspect state and calls, reset, seed, faults, latency, throttling,
+// and the clock (hold, advance, release) for a client outside the test process.
 import type { Fault } from './faults.js';
 import type { Fixture } from './fixtures.js';
 import type { Simulator } from './index.js';
@@ -6,6 +7,20 @@ import type { Transitions } from './latency.js';
 import type { ThrottleOptions } from './throttle.js';
 
 type Reply = { status: number; body: unknown };
+
+function clockStatus(sim: Simulator): Reply {
+  const c = sim.world.clock;
+  return {
+    status: 200,
+    body: {
+      held: c.held,
+      simTime: c.simTime(),
+      pending: c.pending,
+      nextIn: c.nextIn,
+      timeScale: c.timeScale,
+    },
+  };
+}
 
 function parse(text: string): unknown {
   try {
@@ -67,6 +82,22 @@ export async function control(sim: Simulator, method: string, url: URL, text: st
         },
       };
     }
+    case 'GET /_sim/clock':
+      return clockStatus(sim);
+    case 'POST /_sim/clock/hold':
+      sim.world.clock.hold();
+      return clockStatus(sim);
+    case 'POST /_sim/clock/advance': {
+      const ms = (body as { ms?: unknown }).ms;
+      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0)
+        return { status: 400, body: { error: 'body needs { "ms": simulated milliseconds >= 0 }' } };
+      if (!sim.world.clock.held) return { status: 409, body: { error: 'the clock is not held' } };
+      await sim.world.clock.advance(ms);
+      return clockStatus(sim);
+    }
+    case 'POST /_sim/clock/release':
+      sim.world.clock.release();
+      return clockStatus(sim);
     case 'POST /_sim/throttle':
       sim.setThrottle(body as Partial<ThrottleOptions>);
       return { status: 200, body: sim.world.throttle.options };

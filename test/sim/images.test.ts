@@ -42,6 +42,7 @@ describe('images and snapshots', () => {
     const instance = await runningInstance();
     await ec2.send(new StopInstancesCommand({ InstanceIds: [instance] }));
     await waitFor(() => sim.state.instances.get(instance)?.instance.State?.Name === 'stopped');
+    sim.clock.hold();
     const { ImageId } = await ec2.send(
       new CreateImageCommand({
         InstanceId: instance,
@@ -58,7 +59,15 @@ describe('images and snapshots', () => {
     expect(pending?.Tags).toEqual([{ Key: 'asg-rolling', Value: 'yes' }]);
     const snapId = pending?.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId ?? '';
     expect(snapId).toMatch(/^snap-/);
-    await waitFor(async () => (await imageState(ImageId ?? ''))?.State === 'available');
+    const snapState = async () =>
+      (await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapId] }))).Snapshots?.[0]?.State;
+    expect(await snapState()).toBe('pending');
+    // 60 s plus 30 s per GiB: the 8 GiB root volume makes 300 s.
+    await sim.clock.advance(299_999);
+    expect((await imageState(ImageId ?? ''))?.State).toBe('pending');
+    await sim.clock.advance(1);
+    expect((await imageState(ImageId ?? ''))?.State).toBe('available');
+    expect(await snapState()).toBe('completed');
     const snaps = await ec2.send(
       new DescribeSnapshotsCommand({
         OwnerIds: ['self'],

@@ -3,6 +3,7 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import type { Clock } from './clock.js';
 import type { Faults } from './faults.js';
 import { seed, type Fixture, type SeedResult } from './fixtures.js';
 import type { LatencyOptions, Transitions } from './latency.js';
@@ -12,6 +13,7 @@ import type { ThrottleOptions } from './throttle.js';
 import { World, type WorldOptions } from './world.js';
 
 export type { CallRecord } from './server.js';
+export type { Clock } from './clock.js';
 export type { Fault, ApiFault, ImageFault, RefreshFault } from './faults.js';
 export type {
   Fixture,
@@ -38,6 +40,9 @@ export interface Simulator {
   readonly endpoint: string;
   readonly port: number;
   readonly world: World;
+  /** The world's clock: `hold()` stops simulated time, `advance(simMs)` moves it by hand, `release()`
+   *  resumes scaled real time. */
+  readonly clock: Clock;
   /** Live resources (SDK-shaped objects in Maps). */
   readonly state: State;
   /** Every API call so far, oldest first. */
@@ -52,7 +57,8 @@ export interface Simulator {
     credentials: { accessKeyId: string; secretAccessKey: string };
   };
   seed(fixture: Fixture): SeedResult;
-  /** Forgets resources, pending transitions, calls and faults (latency and throttle settings stay). */
+  /** Forgets resources, pending transitions, calls and faults and releases a held clock (latency and
+   *  throttle settings stay). */
   reset(): Promise<void>;
   clearCalls(): void;
   setLatency(opts: {
@@ -93,6 +99,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     endpoint,
     port,
     world,
+    clock: world.clock,
     get state() {
       return world.state;
     },

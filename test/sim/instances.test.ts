@@ -48,7 +48,6 @@ beforeAll(async () => {
   echo = net.createServer((s) => s.pipe(s));
   await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
   const target = { host: '127.0.0.1', port: (echo.address() as net.AddressInfo).port };
-  // Slow enough to observe each state: 1 simulated second = 1 real ms.
   sshPort = await freePort();
   sim = await startSimulator({ timeScale: 0.001, sshPort, sshTarget: target });
   ({ ec2 } = clients(sim));
@@ -117,28 +116,38 @@ describe('instances', () => {
   });
 
   it('stops, starts and terminates through the intermediate states', async () => {
+    sim.clock.hold();
     const res = await ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 2, MaxCount: 2 }));
-    const [a, b] = (res.Instances ?? []).map((i) => i.InstanceId ?? '');
-    await waitFor(async () => (await stateOf(a ?? ''))?.State?.Name === 'running');
-    const stop = await ec2.send(new StopInstancesCommand({ InstanceIds: [a ?? ''] }));
+    const [a = '', b = ''] = (res.Instances ?? []).map((i) => i.InstanceId ?? '');
+    const state = async (id: string) => (await stateOf(id))?.State?.Name;
+    expect([await state(a), await state(b)]).toEqual(['pending', 'pending']);
+    await sim.clock.advance(30_000); // instancePending
+    expect([await state(a), await state(b)]).toEqual(['running', 'running']);
+    const stop = await ec2.send(new StopInstancesCommand({ InstanceIds: [a] }));
     expect(stop.StoppingInstances?.[0]).toMatchObject({
       PreviousState: { Name: 'running', Code: 16 },
       CurrentState: { Name: 'stopping', Code: 64 },
     });
-    await waitFor(async () => (await stateOf(a ?? ''))?.State?.Name === 'stopped');
-    await ec2.send(new StartInstancesCommand({ InstanceIds: [a ?? ''] }));
-    expect((await stateOf(a ?? ''))?.State?.Name).toBe('pending');
-    await waitFor(async () => (await stateOf(a ?? ''))?.State?.Name === 'running');
-    const term = await ec2.send(new TerminateInstancesCommand({ InstanceIds: [a ?? '', b ?? ''] }));
+    await sim.clock.advance(29_999);
+    expect(await state(a)).toBe('stopping');
+    await sim.clock.advance(1); // instanceStopping
+    expect(await state(a)).toBe('stopped');
+    await ec2.send(new StartInstancesCommand({ InstanceIds: [a] }));
+    expect(await state(a)).toBe('pending');
+    await sim.clock.advance(30_000);
+    expect(await state(a)).toBe('running');
+    const term = await ec2.send(new TerminateInstancesCommand({ InstanceIds: [a, b] }));
     expect(term.TerminatingInstances?.map((t) => t.CurrentState?.Name)).toEqual([
       'shutting-down',
       'shutting-down',
     ]);
-    await waitFor(async () => (await stateOf(b ?? ''))?.State?.Name === 'terminated');
-    const running = await ec2.send(
+    await sim.clock.advance(20_000); // instanceShuttingDown
+    const terminated = await ec2.send(
       new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['terminated'] }] }),
     );
-    expect(running.Reservations?.flatMap((r) => r.Instances)).toHaveLength(2);
+    expect(terminated.Reservations?.flatMap((r) => r.Instances?.map((i) => i.InstanceId)).sort()).toEqual(
+      [a, b].sort(),
+    );
   });
 
   it('CreateTags adds tags to instances, images and snapshots', async () => {
@@ -153,19 +162,25 @@ describe('instances', () => {
 
 describe('SSH gate', () => {
   it('refuses before boot, forwards to the target after, closes on stop', async () => {
-    sim.setLatency({ transitions: { instancePending: 30_000, sshBoot: 150_000 } });
+    sim.clock.hold();
     const res = await ec2.send(new RunInstancesCommand({ ImageId: imageId, MinCount: 1, MaxCount: 1 }));
     const id = res.Instances?.[0]?.InstanceId ?? '';
     const ip = res.Instances?.[0]?.PrivateIpAddress ?? '';
     const port = sshPort;
     expect(await probe(ip, port)).toBe('refused');
-    await waitFor(async () => (await stateOf(id))?.State?.Name === 'running');
+    await sim.clock.advance(30_000); // instancePending
+    expect((await stateOf(id))?.State?.Name).toBe('running');
     // Running but sshd not up yet: still refused.
     expect(await probe(ip, port)).toBe('refused');
-    await waitFor(() => sim.state.instances.get(id)?.booted);
+    await sim.clock.advance(19_999);
+    expect(sim.state.instances.get(id)?.booted).toBe(false);
+    expect(await probe(ip, port)).toBe('refused');
+    await sim.clock.advance(1); // sshBoot
+    expect(sim.state.instances.get(id)?.booted).toBe(true);
     await sim.gatesReady();
     expect(await probe(ip, port)).toBe('echo');
     await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+    // Closing a listener is asynchronous; it ends refusing.
     await waitFor(async () => (await probe(ip, port)) === 'refused');
   });
 

@@ -1,91 +1,28 @@
+// Instance Refresh, the forward path: Pending → InProgress → Baking → Successful, one active refresh per
+// group, checkpoints, and StartInstanceRefresh validation. Intermediate states are asserted on a held
+// clock, so each is there however long the machine takes to answer.
 import {
-  CancelInstanceRefreshCommand,
   CreateAutoScalingGroupCommand,
   DeleteAutoScalingGroupCommand,
-  DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
-  RollbackInstanceRefreshCommand,
   StartInstanceRefreshCommand,
-  type InstanceRefresh,
 } from '@aws-sdk/client-auto-scaling';
-import { CreateLaunchTemplateVersionCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { describe, expect, it } from 'vitest';
 
-import { buildFixture, startSimulator, type SeedResult, type Simulator } from './index.js';
-import { clients, rejection, waitFor } from './testkit.js';
+import { refreshWorld } from './refresh-kit.js';
+import { rejection } from './testkit.js';
 
-let sim: Simulator;
-let ec2: ReturnType<typeof clients>['ec2'];
-let asg: ReturnType<typeof clients>['asg'];
-let seeded: SeedResult;
-
-beforeAll(async () => {
-  sim = await startSimulator({ timeScale: 0.0001 });
-  ({ ec2, asg } = clients(sim));
-});
-afterAll(() => sim.stop());
-beforeEach(async () => {
-  await sim.reset();
-  seeded = sim.seed({
-    ...buildFixture({ groups: 2, instancesPerGroup: 4, images: 2, mixedInstancesPolicy: 2 }),
-    images: [{ name: 'shop-base-0' }, { name: 'shop-base-1' }, { name: 'shop-new' }],
-  });
-});
-
-/** A new version of the group's template with the new image, as the action makes it. */
-async function newVersion(group = 'shop-asg-0'): Promise<{ id: string; version: string }> {
-  const lt = `shop-lt-${group.split('-').pop()}`;
-  const res = await ec2.send(
-    new CreateLaunchTemplateVersionCommand({
-      LaunchTemplateName: lt,
-      SourceVersion: '1',
-      LaunchTemplateData: { ImageId: seeded.images['shop-new'] },
-    }),
-  );
-  return {
-    id: res.LaunchTemplateVersion?.LaunchTemplateId ?? '',
-    version: String(res.LaunchTemplateVersion?.VersionNumber),
-  };
-}
-
-async function refreshOf(group: string, id: string): Promise<InstanceRefresh | undefined> {
-  const res = await asg.send(
-    new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: group, InstanceRefreshIds: [id] }),
-  );
-  return res.InstanceRefreshes?.[0];
-}
-
-/** Polls the refresh, collecting every status seen, until it reaches one of `until`. */
-async function follow(
-  group: string,
-  id: string,
-  until: string[],
-): Promise<{ last: InstanceRefresh; statuses: string[]; percents: number[] }> {
-  const statuses: string[] = [];
-  const percents: number[] = [];
-  const last = await waitFor(
-    async () => {
-      const r = await refreshOf(group, id);
-      if (r?.Status && statuses.at(-1) !== r.Status) statuses.push(r.Status);
-      if (r?.PercentageComplete !== undefined && percents.at(-1) !== r.PercentageComplete)
-        percents.push(r.PercentageComplete);
-      return r && until.includes(r.Status ?? '') ? r : undefined;
-    },
-    20_000,
-    2,
-  );
-  return { last, statuses, percents };
-}
-
-const groupOf = async (name: string) =>
-  (await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] })))
-    .AutoScalingGroups?.[0];
+const t = refreshWorld();
 
 describe('instance refresh', () => {
   it('Pending → InProgress → Baking → Successful, replacing every instance and adopting the desired config', async () => {
-    sim.setLatency({ transitions: { refreshPending: 300_000 } }); // 30 ms real: Pending is observable
-    const before = (await groupOf('shop-asg-0'))?.Instances?.map((i) => i.InstanceId);
-    const { id, version } = await newVersion();
+    const { sim, asg, ec2, seeded } = t;
+    // Defaults: 15 s Pending; a batch takes launch (30 s) + InstanceWarmup (60 s); old ones shut down in 20 s.
+    sim.clock.hold();
+    const before = (await t.groupOf('shop-asg-0'))?.Instances?.map((i) => i.InstanceId) ?? [];
+    expect(before).toHaveLength(4);
+    const { id, version } = await t.newVersion();
     const start = await asg.send(
       new StartInstanceRefreshCommand({
         AutoScalingGroupName: 'shop-asg-0',
@@ -101,18 +38,36 @@ describe('instance refresh', () => {
       }),
     );
     const refreshId = start.InstanceRefreshId ?? '';
-    expect((await refreshOf('shop-asg-0', refreshId))?.Status).toBe('Pending');
-    const { last, statuses, percents } = await follow('shop-asg-0', refreshId, ['Successful', 'Failed']);
-    expect(statuses).toEqual(['Pending', 'InProgress', 'Baking', 'Successful']);
-    expect(percents.length).toBeGreaterThanOrEqual(3); // 0, 25, 50, 75, 100 as batches of 1 finish
-    expect(last).toMatchObject({ PercentageComplete: 100, InstancesToUpdate: 0 });
-    expect(last.EndTime).toBeInstanceOf(Date);
-    const group = await groupOf('shop-asg-0');
+    const now = () => t.refreshOf('shop-asg-0', refreshId);
+    expect(await now()).toMatchObject({ Status: 'Pending', PercentageComplete: 0 });
+    await sim.clock.advance(14_999);
+    expect((await now())?.Status).toBe('Pending');
+    await sim.clock.advance(1);
+    expect(await now()).toMatchObject({ Status: 'InProgress', PercentageComplete: 0, InstancesToUpdate: 4 });
+    // MinHealthyPercentage 75 of 4: one instance per batch.
+    for (const percent of [25, 50, 75]) {
+      await sim.clock.advance(90_000);
+      expect(await now()).toMatchObject({ Status: 'InProgress', PercentageComplete: percent });
+    }
+    await sim.clock.advance(90_000);
+    expect(await now()).toMatchObject({ Status: 'Baking', PercentageComplete: 100, InstancesToUpdate: 0 });
+    expect((await t.groupOf('shop-asg-0'))?.MixedInstancesPolicy).toBeDefined(); // not adopted while baking
+    await sim.clock.advance(299_999);
+    expect((await now())?.Status).toBe('Baking');
+    await sim.clock.advance(1);
+    const last = await now();
+    expect(last).toMatchObject({ Status: 'Successful', PercentageComplete: 100, InstancesToUpdate: 0 });
+    expect(last?.EndTime).toBeInstanceOf(Date);
+
+    const group = await t.groupOf('shop-asg-0');
     expect(group?.LaunchTemplate).toEqual({ LaunchTemplateId: id, Version: version });
-    await waitFor(async () => (await groupOf('shop-asg-0'))?.Instances?.length === 4);
-    const after = (await groupOf('shop-asg-0'))?.Instances ?? [];
-    expect(after.some((i) => before?.includes(i.InstanceId))).toBe(false);
-    expect(after.every((i) => i.LaunchTemplate?.Version === version)).toBe(true);
+    expect(group?.MixedInstancesPolicy).toBeUndefined();
+    const after = group?.Instances ?? [];
+    expect(after).toHaveLength(4);
+    expect(after.some((i) => before.includes(i.InstanceId))).toBe(false);
+    expect(
+      after.every((i) => i.LaunchTemplate?.Version === version && i.LifecycleState === 'InService'),
+    ).toBe(true);
     const ec2View = await ec2.send(
       new DescribeInstancesCommand({
         Filters: [
@@ -121,37 +76,46 @@ describe('instance refresh', () => {
         ],
       }),
     );
-    expect(
-      ec2View.Reservations?.flatMap((r) => r.Instances).every(
-        (i) => i?.ImageId === seeded.images['shop-new'],
-      ),
-    ).toBe(true);
+    const running = ec2View.Reservations?.flatMap((r) => r.Instances ?? []) ?? [];
+    expect(running.map((i) => i.InstanceId).sort()).toEqual(after.map((i) => i.InstanceId).sort());
+    expect(running.every((i) => i.ImageId === seeded.images['shop-new'])).toBe(true);
   });
 
   it('only one active refresh per group; SkipMatching with nothing to replace succeeds at once', async () => {
+    const { sim, asg } = t;
+    sim.clock.hold();
     const first = await asg.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: 'shop-asg-0' }));
     const busy = await rejection(
       asg.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: 'shop-asg-0' })),
     );
     expect(busy.name).toBe('InstanceRefreshInProgressFault');
-    await follow('shop-asg-0', first.InstanceRefreshId ?? '', ['Successful']);
+    expect((await t.settle('shop-asg-0', first.InstanceRefreshId ?? '')).Status).toBe('Successful');
     const skip = await asg.send(
       new StartInstanceRefreshCommand({
         AutoScalingGroupName: 'shop-asg-0',
         Preferences: { SkipMatching: true },
       }),
     );
-    const { last } = await follow('shop-asg-0', skip.InstanceRefreshId ?? '', ['Successful']);
-    expect(last.PercentageComplete).toBe(100);
+    const skipId = skip.InstanceRefreshId ?? '';
+    expect((await t.refreshOf('shop-asg-0', skipId))?.Status).toBe('Pending');
+    const launched = sim.state.instances.size;
+    await sim.clock.advance(15_000); // the end of Pending: nothing to replace, no batch to wait for
+    expect(await t.refreshOf('shop-asg-0', skipId)).toMatchObject({
+      Status: 'Successful',
+      PercentageComplete: 100,
+    });
+    expect(sim.state.instances.size).toBe(launched);
     const all = await asg.send(
       new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: 'shop-asg-0', MaxRecords: 1 }),
     );
-    expect(all.InstanceRefreshes?.[0]?.InstanceRefreshId).toBe(skip.InstanceRefreshId);
+    expect(all.InstanceRefreshes?.map((r) => r.InstanceRefreshId)).toEqual([skipId]);
     expect(all.NextToken).toBeTruthy();
   });
 
   it('works for a MixedInstancesPolicy group and updates its launch template specification', async () => {
-    const { id, version } = await newVersion('shop-asg-1');
+    // On the running clock (scaled real time), waiting only for the end.
+    const { asg } = t;
+    const { id, version } = await t.newVersion('shop-asg-1');
     const spec = { LaunchTemplateSpecification: { LaunchTemplateId: id, Version: version } };
     const start = await asg.send(
       new StartInstanceRefreshCommand({
@@ -159,132 +123,52 @@ describe('instance refresh', () => {
         DesiredConfiguration: { MixedInstancesPolicy: { LaunchTemplate: spec } },
       }),
     );
-    await follow('shop-asg-1', start.InstanceRefreshId ?? '', ['Successful']);
+    expect((await t.ending('shop-asg-1', start.InstanceRefreshId ?? '')).Status).toBe('Successful');
     // shop-asg-1 is not a MixedInstancesPolicy group in this fixture (every 2nd from 0 is), but takes the policy.
     expect(
-      (await groupOf('shop-asg-1'))?.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification,
+      (await t.groupOf('shop-asg-1'))?.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification,
     ).toEqual(spec.LaunchTemplateSpecification);
     expect(
-      (await groupOf('shop-asg-0'))?.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification
+      (await t.groupOf('shop-asg-0'))?.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification
         ?.LaunchTemplateName,
     ).toBe('shop-lt-0');
   });
 
-  it('a failure with AutoRollback goes RollbackInProgress → RollbackSuccessful with instances back on the old config', async () => {
-    sim.faults.add({ kind: 'refresh', group: 'shop-asg-0', outcome: 'RollbackSuccessful', atPercent: 50 });
-    const { id, version } = await newVersion();
-    const start = await asg.send(
-      new StartInstanceRefreshCommand({
-        AutoScalingGroupName: 'shop-asg-0',
-        DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: id, Version: version } },
-        Preferences: { MinHealthyPercentage: 75, AutoRollback: true },
-      }),
-    );
-    const { last, statuses } = await follow('shop-asg-0', start.InstanceRefreshId ?? '', [
-      'RollbackSuccessful',
-      'Failed',
-      'Successful',
-    ]);
-    expect(statuses).toContain('RollbackInProgress');
-    expect(last.Status).toBe('RollbackSuccessful');
-    expect(last.RollbackDetails?.RollbackReason).toBeTruthy();
-    const group = await groupOf('shop-asg-0');
-    expect(group?.LaunchTemplate).toBeUndefined(); // still the MixedInstancesPolicy it had
-    await waitFor(async () =>
-      (await groupOf('shop-asg-0'))?.Instances?.every(
-        (i) => i.LaunchTemplate?.Version === '1' && i.LifecycleState === 'InService',
-      ),
-    );
-  });
-
-  it('a failure without AutoRollback ends Failed; an unavailable desired image fails the refresh', async () => {
-    sim.faults.add({ kind: 'refresh', group: 'shop-asg-1', outcome: 'Failed' });
-    const one = await asg.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: 'shop-asg-1' }));
-    expect(
-      (await follow('shop-asg-1', one.InstanceRefreshId ?? '', ['Failed', 'Successful'])).last.Status,
-    ).toBe('Failed');
-    const res = await ec2.send(
-      new CreateLaunchTemplateVersionCommand({
-        LaunchTemplateName: 'shop-lt-0',
-        SourceVersion: '1',
-        LaunchTemplateData: { ImageId: 'ami-0deadbeef0000000' },
-      }),
-    );
-    const two = await asg.send(
-      new StartInstanceRefreshCommand({
-        AutoScalingGroupName: 'shop-asg-0',
-        DesiredConfiguration: {
-          LaunchTemplate: {
-            LaunchTemplateName: 'shop-lt-0',
-            Version: String(res.LaunchTemplateVersion?.VersionNumber),
-          },
-        },
-      }),
-    );
-    const { last } = await follow('shop-asg-0', two.InstanceRefreshId ?? '', ['Failed', 'Successful']);
-    expect(last.Status).toBe('Failed');
-    expect(last.StatusReason).toContain('does not exist');
-  });
-
-  it('cancel: Cancelling → Cancelled; rollback on request; errors without an active refresh', async () => {
-    // 300 ms real per batch, 30 ms to cancel: every state is observable.
-    sim.setLatency({ transitions: { refreshDefaultWarmup: 3_000_000, refreshCancel: 300_000 } });
-    const { id, version } = await newVersion();
-    const a = await asg.send(
-      new StartInstanceRefreshCommand({
-        AutoScalingGroupName: 'shop-asg-0',
-        DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: id, Version: version } },
-      }),
-    );
-    await follow('shop-asg-0', a.InstanceRefreshId ?? '', ['InProgress']);
-    await asg.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: 'shop-asg-0' }));
-    expect((await refreshOf('shop-asg-0', a.InstanceRefreshId ?? ''))?.Status).toBe('Cancelling');
-    await follow('shop-asg-0', a.InstanceRefreshId ?? '', ['Cancelled']);
-    const none = await rejection(
-      asg.send(new CancelInstanceRefreshCommand({ AutoScalingGroupName: 'shop-asg-0' })),
-    );
-    expect(none.name).toBe('ActiveInstanceRefreshNotFoundFault');
-
-    const b = await asg.send(
-      new StartInstanceRefreshCommand({
-        AutoScalingGroupName: 'shop-asg-0',
-        DesiredConfiguration: { LaunchTemplate: { LaunchTemplateId: id, Version: version } },
-      }),
-    );
-    await follow('shop-asg-0', b.InstanceRefreshId ?? '', ['InProgress']);
-    sim.setLatency({ transitions: { refreshDefaultWarmup: 30_000 } });
-    await asg.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: 'shop-asg-0' }));
-    expect(
-      (await follow('shop-asg-0', b.InstanceRefreshId ?? '', ['RollbackSuccessful'])).last.RollbackDetails
-        ?.RollbackReason,
-    ).toBe('Rollback started by user');
-    const noneToRollBack = await rejection(
-      asg.send(new RollbackInstanceRefreshCommand({ AutoScalingGroupName: 'shop-asg-0' })),
-    );
-    expect(noneToRollBack.name).toBe('ActiveInstanceRefreshNotFoundFault');
-  });
-
   it('checkpoints pause the refresh for CheckpointDelay', async () => {
+    const { sim, asg } = t;
+    sim.clock.hold();
     const start = await asg.send(
       new StartInstanceRefreshCommand({
         AutoScalingGroupName: 'shop-asg-1',
         Preferences: { MinHealthyPercentage: 50, CheckpointPercentages: [50, 100], CheckpointDelay: 1000 },
       }),
     );
-    const seen = new Set<string>();
-    await waitFor(
-      async () => {
-        const r = await refreshOf('shop-asg-1', start.InstanceRefreshId ?? '');
-        if (r?.StatusReason) seen.add(r.StatusReason);
-        return r?.Status === 'Successful';
-      },
-      20_000,
-      2,
-    );
-    expect([...seen]).toContain('Waiting for checkpoint at 50%');
+    const now = () => t.refreshOf('shop-asg-1', start.InstanceRefreshId ?? '');
+    // 15 s Pending, then the first batch (2 of 4) takes launch 30 s + the default warmup 300 s.
+    await sim.clock.advance(15_000 + 330_000);
+    expect(await now()).toMatchObject({
+      Status: 'InProgress',
+      PercentageComplete: 50,
+      StatusReason: 'Waiting for checkpoint at 50%',
+    });
+    const launched = sim.state.instances.size;
+    await sim.clock.advance(1_000_000 - 1);
+    expect(await now()).toMatchObject({
+      PercentageComplete: 50,
+      StatusReason: 'Waiting for checkpoint at 50%',
+    });
+    expect(sim.state.instances.size).toBe(launched); // nothing launched during the pause
+    await sim.clock.advance(1);
+    const resumed = await now();
+    expect(resumed).toMatchObject({ Status: 'InProgress', PercentageComplete: 50 });
+    expect(resumed?.StatusReason).toBeUndefined();
+    expect(sim.state.instances.size).toBe(launched + 2); // the second batch
+    await sim.clock.advance(330_000);
+    expect(await now()).toMatchObject({ Status: 'Successful', PercentageComplete: 100 });
   });
 
   it('validation: unknown group, bad preferences; Create/DeleteAutoScalingGroup fixtures', async () => {
+    const { sim, asg } = t;
     expect(
       (await rejection(asg.send(new StartInstanceRefreshCommand({ AutoScalingGroupName: 'nope' })))).name,
     ).toBe('ValidationError');
@@ -297,6 +181,7 @@ describe('instance refresh', () => {
       ),
     );
     expect(bad.name).toBe('ValidationError');
+    sim.clock.hold();
     await asg.send(
       new CreateAutoScalingGroupCommand({
         AutoScalingGroupName: 'extra',
@@ -308,10 +193,12 @@ describe('instance refresh', () => {
         Tags: [{ Key: 'app', Value: 'extra', PropagateAtLaunch: true }],
       }),
     );
-    expect((await groupOf('extra'))?.Instances?.map((i) => i.LifecycleState)).toEqual(['Pending', 'Pending']);
-    await waitFor(async () =>
-      (await groupOf('extra'))?.Instances?.every((i) => i.LifecycleState === 'InService'),
-    );
+    const states = async () => (await t.groupOf('extra'))?.Instances?.map((i) => i.LifecycleState);
+    expect(await states()).toEqual(['Pending', 'Pending']);
+    await sim.clock.advance(29_999);
+    expect(await states()).toEqual(['Pending', 'Pending']);
+    await sim.clock.advance(1); // instancePending: 30 s
+    expect(await states()).toEqual(['InService', 'InService']);
     const dup = await rejection(
       asg.send(
         new CreateAutoScalingGroupCommand({
@@ -327,8 +214,8 @@ describe('instance refresh', () => {
       (await rejection(asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'extra' })))).name,
     ).toBe('ResourceInUseFault');
     await asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'extra', ForceDelete: true }));
-    expect(await groupOf('extra')).toBeUndefined();
+    expect(await t.groupOf('extra')).toBeUndefined();
     sim.seed({ groups: [{ name: 'legacy', launchConfigurationName: 'old-lc', desiredCapacity: 1 }] });
-    expect((await groupOf('legacy'))?.LaunchConfigurationName).toBe('old-lc');
+    expect((await t.groupOf('legacy'))?.LaunchConfigurationName).toBe('old-lc');
   });
 });

@@ -1,4 +1,5 @@
-// Shared bits of the simulator's own tests: SDK clients pointed at a simulator, and polling.
+// Shared bits of the simulator's own tests: SDK clients pointed at a simulator, polling for an end
+// state, and driving a held clock until a state is reached.
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 
@@ -21,6 +22,24 @@ export async function waitFor<T>(
     if (v) return v as NonNullable<T>;
     if (Date.now() > deadline) throw new Error(`waitFor timed out after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/**
+ * Advances the simulator's held clock stepMs at a time until fn returns a truthy value (checked before
+ * the first step too); throws once limitMs of simulated time has passed without it. No real time is
+ * involved, so the outcome does not depend on how busy the machine is.
+ */
+export async function advanceUntil<T>(
+  sim: Simulator,
+  fn: () => Promise<T> | T,
+  { stepMs = 1_000, limitMs = 3_600_000 }: { stepMs?: number; limitMs?: number } = {},
+): Promise<NonNullable<T>> {
+  for (let passed = 0; ; passed += stepMs) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (passed >= limitMs) throw new Error(`advanceUntil: not reached within ${limitMs} simulated ms`);
+    await sim.clock.advance(stepMs);
   }
 }
 

@@ -4,10 +4,22 @@ import {
   DescribeLaunchTemplatesCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { buildFixture, startSimulator, type Simulator } from './index.js';
-import { clients, rejection } from './testkit.js';
+import { clients, rejection, waitFor } from './testkit.js';
+
+/** A small seeded generator (mulberry32) for a reproducible Math.random. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 let sim: Simulator;
 
@@ -27,11 +39,12 @@ beforeEach(async () => {
 
 describe('throttling', () => {
   it('an empty bucket answers RequestLimitExceeded (503) / Throttling (400) as typed errors', async () => {
+    sim.clock.hold(); // no refill at all while the test runs
     sim.setThrottle({
       enabled: true,
       buckets: {
-        DescribeInstances: { capacity: 2, refillPerSecond: 0.001 },
-        DescribeAutoScalingGroups: { capacity: 1, refillPerSecond: 0.001 },
+        DescribeInstances: { capacity: 2, refillPerSecond: 1 },
+        DescribeAutoScalingGroups: { capacity: 1, refillPerSecond: 1 },
       },
     });
     const { ec2, asg } = clients(sim, { maxAttempts: 1 });
@@ -46,28 +59,39 @@ describe('throttling', () => {
     expect(asgErr.$metadata?.httpStatusCode).toBe(400);
     expect(sim.calls.filter((c) => c.outcome === 'throttled')).toHaveLength(2);
     // Other actions have their own buckets.
-    await ec2.send(new DescribeLaunchTemplatesCommand({}));
+    const templates = await ec2.send(new DescribeLaunchTemplatesCommand({}));
+    expect(templates.LaunchTemplates).toHaveLength(2);
+  });
+
+  it('refills on simulated time: a held clock refills only as far as it is advanced', async () => {
+    sim.setLatency({ timeScale: 0.01 });
+    sim.setThrottle({ enabled: true, buckets: { DescribeInstances: { capacity: 1, refillPerSecond: 1 } } });
+    const { ec2 } = clients(sim, { maxAttempts: 1 });
+    sim.clock.hold();
+    await ec2.send(new DescribeInstancesCommand({}));
+    expect((await rejection(ec2.send(new DescribeInstancesCommand({})))).name).toBe('RequestLimitExceeded');
+    await sim.clock.advance(500); // half a token
+    expect((await rejection(ec2.send(new DescribeInstancesCommand({})))).name).toBe('RequestLimitExceeded');
+    await sim.clock.advance(500);
+    await ec2.send(new DescribeInstancesCommand({}));
+    expect(sim.calls.map((c) => c.outcome)).toEqual(['ok', 'throttled', 'throttled', 'ok']);
   });
 
   it('the SDK adaptive retry mode recovers from throttling as the bucket refills', async () => {
     sim.setThrottle({ enabled: true, buckets: { DescribeInstances: { capacity: 3, refillPerSecond: 20 } } });
     const { ec2 } = clients(sim, { retryMode: 'adaptive', maxAttempts: 10 });
-    const results = await Promise.all(
-      Array.from({ length: 12 }, () => ec2.send(new DescribeInstancesCommand({}))),
-    );
+    // Held while the burst arrives, so it meets exactly the 3 tokens however slowly it arrives …
+    sim.clock.hold();
+    const sends = Array.from({ length: 12 }, () => ec2.send(new DescribeInstancesCommand({})));
+    const outcome = (o: string) => sim.calls.filter((c) => c.outcome === o).length;
+    await waitFor(() => outcome('throttled') >= 9);
+    expect(outcome('ok')).toBe(3);
+    // … then refilling on scaled real time (20 per second) while the SDK backs off and retries.
+    sim.clock.release();
+    const results = await Promise.all(sends);
     expect(results).toHaveLength(12);
-    const throttled = sim.calls.filter((c) => c.outcome === 'throttled').length;
-    expect(throttled).toBeGreaterThan(0);
-    expect(sim.calls.filter((c) => c.outcome === 'ok')).toHaveLength(12);
-  });
-
-  it('refills on simulated time: a 100x faster world refills 100x faster', async () => {
-    sim.setLatency({ timeScale: 0.01 });
-    sim.setThrottle({ enabled: true, buckets: { DescribeInstances: { capacity: 1, refillPerSecond: 1 } } });
-    const { ec2 } = clients(sim, { maxAttempts: 1 });
-    await ec2.send(new DescribeInstancesCommand({}));
-    await new Promise((r) => setTimeout(r, 30)); // 3 simulated seconds
-    await ec2.send(new DescribeInstancesCommand({}));
+    expect(outcome('ok')).toBe(12);
+    expect(outcome('throttled')).toBeGreaterThanOrEqual(9);
   });
 });
 
@@ -118,12 +142,21 @@ describe('fault injection', () => {
   });
 
   it('throttles a random fraction of calls; standard retries absorb it', async () => {
-    const { ec2 } = clients(sim, { maxAttempts: 10 });
-    sim.faults.add({ kind: 'api', service: 'ec2', probability: 0.3, error: 'throttle' });
-    for (let i = 0; i < 10; i++) await ec2.send(new DescribeInstancesCommand({}));
-    const throttled = sim.calls.filter((c) => c.outcome === 'throttled').length;
-    expect(throttled).toBeGreaterThan(0);
-    expect(throttled).toBeLessThan(20);
+    // Math.random from a seeded generator: with the real one, all 10 calls pass unthrottled about one
+    // run in 35 (0.7^10). It also draws the SDK's backoff jitter, so the run takes the same time each time.
+    const random = vi.spyOn(Math, 'random').mockImplementation(seeded(12));
+    try {
+      const { ec2 } = clients(sim, { maxAttempts: 10 });
+      sim.faults.add({ kind: 'api', service: 'ec2', probability: 0.3, error: 'throttle' });
+      for (let i = 0; i < 10; i++) await ec2.send(new DescribeInstancesCommand({}));
+      const throttled = sim.calls.filter((c) => c.outcome === 'throttled').length;
+      expect(sim.calls.filter((c) => c.outcome === 'ok')).toHaveLength(10);
+      expect(throttled).toBeGreaterThan(0);
+      expect(throttled).toBeLessThan(10);
+      expect(sim.faults.list()[0]?.fired).toBe(throttled);
+    } finally {
+      random.mockRestore();
+    }
   });
 
   it('slows responses down', async () => {

@@ -1,7 +1,8 @@
 // Request-rate token buckets like EC2's published API throttling: each action has its own bucket
 // (capacity, refill per second) by category; an empty bucket answers RequestLimitExceeded (EC2, HTTP 503)
 // or Throttling (Auto Scaling, HTTP 400). Refill runs on simulated time: with timeScale 0.01 a bucket
-// refills 100x faster in real time, so a scaled-down run meets the same budget per simulated second.
+// refills 100x faster in real time, so a scaled-down run meets the same budget per simulated second;
+// with the clock held it refills only as far as the clock is advanced.
 import type { Service } from './codec.js';
 
 export interface BucketSpec {
@@ -55,7 +56,8 @@ export class Throttle {
 
   constructor(
     public options: ThrottleOptions,
-    private readonly timeScale: () => number,
+    /** Simulated milliseconds (the world clock's simTime). */
+    private readonly simTime: () => number,
   ) {}
 
   /** Takes `cost` tokens from the action's bucket; false when it is empty (the call is throttled). */
@@ -63,10 +65,10 @@ export class Throttle {
     if (!this.options.enabled) return true;
     const spec = this.options.buckets?.[action] ?? defaultBucket(service, action, input);
     const key = `${service}:${action}:${spec.capacity}:${spec.refillPerSecond}`;
-    const now = performance.now();
+    const now = this.simTime();
     let bucket = this.buckets.get(key);
     if (!bucket) this.buckets.set(key, (bucket = { tokens: spec.capacity, at: now, spec }));
-    const simSeconds = (now - bucket.at) / 1000 / Math.max(this.timeScale(), 1e-9);
+    const simSeconds = Math.max(0, now - bucket.at) / 1000;
     bucket.tokens = Math.min(spec.capacity, bucket.tokens + simSeconds * spec.refillPerSecond);
     bucket.at = now;
     if (bucket.tokens < cost) return false;

@@ -53,14 +53,17 @@ export class World {
       ...options.latency,
       transitions: { ...new Latency().transitions, ...options.latency?.transitions },
     });
-    this.throttle = new Throttle({ enabled: false, ...options.throttle }, () => this.clock.timeScale);
+    this.throttle = new Throttle({ enabled: false, ...options.throttle }, () => this.clock.simTime());
     this.gates = new Gates(options.sshPort, options.sshTarget);
     this.gateGroupInstances = options.gateGroupInstances ?? false;
   }
 
-  /** Forgets every resource and pending transition; faults and latency settings stay. */
+  /** Forgets every resource and pending transition and releases a held clock; faults and latency
+   *  settings stay. */
   async reset(): Promise<void> {
     this.clock.clear();
+    // A hold belongs to the test that took it: the next one starts on scaled real time again.
+    this.clock.release();
     for (const r of this.state.refreshes.values()) r.stop?.();
     await this.gates.closeAll();
     this.state = new State(this.state.accountId, this.state.region);

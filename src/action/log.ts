@@ -31,3 +31,24 @@ export function createLogger(prefix = ''): Logger {
     child: (child) => createLogger(prefix ? `${prefix}/${child}` : child),
   };
 }
+
+/**
+ * A logger that writes every secret as `***` itself, whatever the runner's own masking does: the
+ * deploy-env values reach us back in the script's output and its stderr tail (a `set -x`, a
+ * script that prints its environment), and from there in annotations and error messages.
+ */
+export function redactingLogger(log: Logger, redact: (text: string) => string): Logger {
+  return {
+    info: (message) => log.info(redact(message)),
+    warning: (message) => log.warning(redact(message)),
+    error: (message) => log.error(redact(message)),
+    debug: (message) => log.debug(redact(message)),
+    child: (prefix) => redactingLogger(log.child(prefix), redact),
+  };
+}
+
+/** Replaces each secret, longest first (so one that contains another goes whole), by `***`. */
+export function redactor(secrets: readonly string[]): (text: string) => string {
+  const ordered = [...new Set(secrets.filter((s) => s !== ''))].sort((a, b) => b.length - a.length);
+  return (text) => ordered.reduce((out, secret) => out.split(secret).join('***'), text);
+}

@@ -18,7 +18,7 @@ import { InstanceRegistry } from '../phases/instance-registry.js';
 import { failureMessage, RunReport, summaryMarkdown } from '../report/summary.js';
 import { Timeline } from '../report/timeline.js';
 import { createHostKeyVerifier, deployOverSsh, waitForSsh } from '../ssh/index.js';
-import { createLogger } from './log.js';
+import { createLogger, redactingLogger, redactor } from './log.js';
 import { installSignalHandlers } from './signals.js';
 import { ActionVersion } from './version.js';
 
@@ -60,7 +60,9 @@ export async function run(overrides: Partial<MainDeps> = {}): Promise<void> {
   const config = deps.loadConfig();
   const clients = deps.createClients(config.region);
   const controller = new AbortController();
-  const rt: Runtime = { ...clients, clock: deps.clock, log: deps.log, signal: controller.signal };
+  const redact = redactor(Object.values(config.deploy.env));
+  const log = redactingLogger(deps.log, redact);
+  const rt: Runtime = { ...clients, clock: deps.clock, log, signal: controller.signal };
   const region = await resolveRegion(clients);
   deps.saveState(State.Region, region);
   deps.saveState(State.KeepInstances, String(config.keepInstances));
@@ -91,17 +93,21 @@ export async function run(overrides: Partial<MainDeps> = {}): Promise<void> {
     await runCommand(ctx);
   } catch (error) {
     errors.push(errorMessage(error));
-    throw error;
+    throw new Error(redact(errorMessage(error)), { cause: error });
   } finally {
     uninstall();
-    await finish(ctx, deps, errors);
+    await finish(ctx, deps, { errors, redact });
   }
   const message = failureMessage(ctx.report);
-  if (message) throw new Error(message);
+  if (message) throw new Error(redact(message));
 }
 
 /** Outputs, annotations and the job summary: written whatever happened, so a failed run explains itself. */
-async function finish(ctx: CommandContext, deps: MainDeps, errors: readonly string[]): Promise<void> {
+async function finish(
+  ctx: CommandContext,
+  deps: MainDeps,
+  options: { readonly errors: readonly string[]; readonly redact: (text: string) => string },
+): Promise<void> {
   const { report, rt, config } = ctx;
   if (config.command !== 'cleanup' && config.command !== 'wait-idle') {
     for (const [name, value] of Object.entries(report.outputs())) deps.setOutput(name, value);
@@ -109,13 +115,15 @@ async function finish(ctx: CommandContext, deps: MainDeps, errors: readonly stri
   for (const failure of report.failures()) rt.log.child(failure.group).error(failure.error);
   try {
     await deps.writeSummary(
-      summaryMarkdown(report, {
-        title: `asg-rolling ${config.command}`,
-        region: ctx.region,
-        spans: ctx.timeline.spans,
-        sections: ctx.sections,
-        errors,
-      }),
+      options.redact(
+        summaryMarkdown(report, {
+          title: `asg-rolling ${config.command}`,
+          region: ctx.region,
+          spans: ctx.timeline.spans,
+          sections: ctx.sections,
+          errors: options.errors,
+        }),
+      ),
     );
   } catch (error) {
     rt.log.warning(`Could not write the job summary: ${errorMessage(error)}`);

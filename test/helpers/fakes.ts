@@ -93,7 +93,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       upload: ['build'],
       uploadDir: 'asg-rolling',
       script: 'deploy.sh',
-      env: { STAGE: 'prod' },
+      env: { STAGE: 'stage-value-1' },
       timeoutSeconds: 1800,
     },
     keepInstances: false,

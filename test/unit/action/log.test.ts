@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createLogger, neutralizeCommands } from '../../../src/action/log.js';
+import { createLogger, neutralizeCommands, redactingLogger, redactor } from '../../../src/action/log.js';
 import { runnerCommands } from '../../helpers/runner-commands.js';
 
 const Hostile = [
@@ -46,5 +46,27 @@ describe('createLogger', () => {
     createLogger().child('web\n::error::x').warning('::add-mask::y');
     const commands = runnerCommands(written);
     expect(commands.map((c) => c.name)).toEqual(['warning']);
+  });
+});
+
+describe('redactor and redactingLogger', () => {
+  it('writes every secret as *** in every line and level, a longer secret whole', () => {
+    const redact = redactor(['tok-1', 'tok-1-long', '']);
+    expect(redact('a tok-1-long b tok-1 c')).toBe('a *** b *** c');
+    expect(redact('nothing here')).toBe('nothing here');
+    const lines: string[] = [];
+    const sink = {
+      info: (m: string) => lines.push(`info ${m}`),
+      warning: (m: string) => lines.push(`warning ${m}`),
+      error: (m: string) => lines.push(`error ${m}`),
+      debug: (m: string) => lines.push(`debug ${m}`),
+      child: () => sink,
+    };
+    const log = redactingLogger(sink, redact).child('web');
+    log.info('+ curl -H tok-1');
+    log.warning('tok-1');
+    log.error('stderr: tok-1-long');
+    log.debug('tok-1');
+    expect(lines).toEqual(['info + curl -H ***', 'warning ***', 'error stderr: ***', 'debug ***']);
   });
 });

@@ -173,7 +173,7 @@ describe('runPipelines deploy', () => {
     expect(transport.deployOverSsh).toHaveBeenCalledTimes(2);
     const deployEnv = vi.mocked(transport.deployOverSsh).mock.calls.map((c) => c[0].env);
     expect(deployEnv).toContainEqual({
-      STAGE: 'prod',
+      STAGE: 'stage-value-1',
       ASG_ROLLING_INSTANCE_ID: 'i-1',
       ASG_ROLLING_GROUPS: 'web,api',
       ASG_ROLLING_COMMIT: 'abcdef0123456789',

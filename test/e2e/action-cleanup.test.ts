@@ -1,6 +1,6 @@
 /**
  * `cleanup` on the built action after two deploys: it keeps the newest `cleanup-keep` of ours and
- * deletes the older (the full matrix of what is kept and why is in cleanup.test.ts).
+ * deletes the older (the full matrix of what is kept and why is in cleanup-*.test.ts).
  */
 import { describe, expect, it } from 'vitest';
 import type { ActionRun } from '../helpers/action-runner.js';

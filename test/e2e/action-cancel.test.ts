@@ -4,41 +4,32 @@
  * the last TerminateInstances the simulator recorded, and the post step the runner still runs at
  * the end of the job must find nothing left, or terminate what is.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ActionHandle, ActionRun } from '../helpers/action-runner.js';
 import {
   DeployScript,
   isGone,
   orphans,
-  startFleet,
   temporaryInstances,
   threeGroups,
   transcript,
-  type Fleet,
+  useFleet,
 } from '../helpers/fleet.js';
 
 /** GitHub kills the process 10 s after its first signal. */
 const CancelWindowMs = 10_000;
 
-let fleet: Fleet;
-beforeAll(async () => {
-  fleet = await startFleet();
-});
-afterAll(async () => {
-  await fleet?.stop();
-});
-beforeEach(async () => {
-  await fleet.sim.reset();
-  fleet.sim.seed(threeGroups);
-});
+const fleet = useFleet({ seed: threeGroups });
 
 function deploy(): ActionHandle {
-  return fleet.start(fleet.inputs({ upload: 'build', 'deploy-script': DeployScript, 'max-parallel': '2' }));
+  return fleet().start(
+    fleet().inputs({ upload: 'build', 'deploy-script': DeployScript, 'max-parallel': '2' }),
+  );
 }
 
 /** Milliseconds from `signalledAt` to the last TerminateInstances the simulator answered. */
 function lastTerminateAfter(signalledAt: number): number {
-  const terminates = fleet.sim.calls.filter((c) => c.action === 'TerminateInstances' && c.outcome === 'ok');
+  const terminates = fleet().sim.calls.filter((c) => c.action === 'TerminateInstances' && c.outcome === 'ok');
   const last = terminates.at(-1);
   if (!last) throw new Error('no TerminateInstances call was recorded');
   return Date.parse(last.time) - signalledAt;
@@ -55,37 +46,37 @@ async function until(done: () => boolean): Promise<void> {
 
 /** The main step ended by the signal, then the runner's post step: nothing is left running. */
 async function expectCleanAfterPost(main: ActionRun): Promise<ActionRun> {
-  const post = await fleet.post(main);
+  const post = await fleet().post(main);
   expect(post.exitCode, transcript(post)).toBe(0);
-  expect(orphans(fleet.sim)).toEqual([]);
+  expect(orphans(fleet().sim)).toEqual([]);
   return post;
 }
 
 describe('a cancelled deploy', () => {
   it('SIGTERM while waiting for SSH: both instances are terminated within the window', async () => {
-    fleet.sim.setLatency({ transitions: { sshBoot: 1e12 } });
+    fleet().sim.setLatency({ transitions: { sshBoot: 1e12 } });
     const step = deploy();
     await step.waitFor(/Waiting for SSH[^\n]*\n(?:.*\n)*.*Waiting for SSH/);
-    expect(temporaryInstances(fleet.sim)).toHaveLength(2);
+    expect(temporaryInstances(fleet().sim)).toHaveLength(2);
     const signalledAt = Date.now();
     step.kill('SIGTERM');
     const main = await step.done;
     // Ended by the handler (143) or, having wound down first, failed naming the cancel.
     expect(main.exitCode, transcript(main)).not.toBe(0);
     expect(main.stdout).toContain('Received SIGTERM');
-    const launched = temporaryInstances(fleet.sim);
+    const launched = temporaryInstances(fleet().sim);
     expect(launched).toHaveLength(2);
     for (const instance of launched) expect(isGone(instance), instance.InstanceId).toBe(true);
     expect(lastTerminateAfter(signalledAt)).toBeLessThan(CancelWindowMs);
     // The main step terminated everything: the post step has nothing to do.
-    const before = fleet.sim.calls.filter((c) => c.action === 'TerminateInstances').length;
+    const before = fleet().sim.calls.filter((c) => c.action === 'TerminateInstances').length;
     await expectCleanAfterPost(main);
-    expect(fleet.sim.calls.filter((c) => c.action === 'TerminateInstances')).toHaveLength(before);
+    expect(fleet().sim.calls.filter((c) => c.action === 'TerminateInstances')).toHaveLength(before);
   });
 
   it("the runner's cancel while RunInstances is in flight: the instances it returns are terminated", async () => {
     // Each launch takes 3 s to answer, so the signal arrives while both are on their way.
-    fleet.sim.faults.add({ kind: 'api', action: 'RunInstances', delayMs: 3_000 });
+    fleet().sim.faults.add({ kind: 'api', action: 'RunInstances', delayMs: 3_000 });
     const step = deploy();
     await step.waitFor('::endgroup::');
     await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -94,12 +85,12 @@ describe('a cancelled deploy', () => {
     const main = await step.done;
     expect(main.exitCode, transcript(main)).not.toBe(0);
     // The simulator, like AWS, carries out a launch whose caller stopped listening.
-    await until(() => fleet.sim.calls.filter((c) => c.action === 'RunInstances').length === 2);
-    const launches = fleet.sim.calls.filter((c) => c.action === 'RunInstances');
+    await until(() => fleet().sim.calls.filter((c) => c.action === 'RunInstances').length === 2);
+    const launches = fleet().sim.calls.filter((c) => c.action === 'RunInstances');
     // Both launches were answered after the signal: they really were in flight.
     expect(launches).toHaveLength(2);
     for (const call of launches) expect(Date.parse(call.time)).toBeGreaterThan(signalledAt);
-    const launched = temporaryInstances(fleet.sim);
+    const launched = temporaryInstances(fleet().sim);
     expect(launched).toHaveLength(2);
     for (const instance of launched) expect(isGone(instance), instance.InstanceId).toBe(true);
     expect(lastTerminateAfter(signalledAt)).toBeLessThan(CancelWindowMs);
@@ -107,16 +98,16 @@ describe('a cancelled deploy', () => {
   });
 
   it('killed while RunInstances is in flight: the post step finds the instances by launch token', async () => {
-    fleet.sim.faults.add({ kind: 'api', action: 'RunInstances', delayMs: 2_000 });
+    fleet().sim.faults.add({ kind: 'api', action: 'RunInstances', delayMs: 2_000 });
     const step = deploy();
     await step.waitFor('::endgroup::');
     await new Promise((resolve) => setTimeout(resolve, 500));
     step.kill('SIGKILL');
     const main = await step.done;
     expect(main.signal).toBe('SIGKILL');
-    await until(() => fleet.sim.calls.filter((c) => c.action === 'RunInstances').length === 2);
+    await until(() => fleet().sim.calls.filter((c) => c.action === 'RunInstances').length === 2);
     // Launched after the step died: their ids were never saved, only the step's launch token.
-    expect(orphans(fleet.sim)).toHaveLength(2);
+    expect(orphans(fleet().sim)).toHaveLength(2);
     expect(JSON.parse(main.state['temporary-instances'] ?? '[]')).toEqual([]);
     const post = await expectCleanAfterPost(main);
     expect(post.stdout).toMatch(/Found temporary instance\(s\) i-\w+, i-\w+ whose launch/);

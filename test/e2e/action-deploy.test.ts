@@ -4,35 +4,24 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ActionRun } from '../helpers/action-runner.js';
-import type { SeedResult } from '../sim/index.js';
 import {
   DeployScript,
   errors,
   isGone,
   orphans,
   output,
-  startFleet,
   temporaryInstances,
   threeGroups,
   transcript,
-  type Fleet,
+  useFleet,
   type RefreshOutput,
 } from '../helpers/fleet.js';
 
-let fleet: Fleet;
-let seeded: SeedResult;
-beforeAll(async () => {
-  fleet = await startFleet();
-});
-afterAll(async () => {
-  await fleet?.stop();
-});
-beforeEach(async () => {
-  await fleet.sim.reset();
-  fleet.sim.setThrottle({ enabled: false });
-  seeded = fleet.sim.seed(threeGroups);
+const fleet = useFleet({
+  seed: threeGroups,
+  beforeSeed: (sim) => sim.setThrottle({ enabled: false }),
 });
 
 interface InstanceOutput {
@@ -57,11 +46,11 @@ const sorted = (groups: readonly string[]): string => [...groups].sort().join(',
 
 /** Everything a successful deploy of threeGroups must leave behind, checked against the simulator. */
 function expectDeployed(run: ActionRun): void {
-  const { sim } = fleet;
+  const { sim } = fleet();
   const web = sim.state.templateByName('lt-web');
   const worker = sim.state.templateByName('lt-worker');
-  const baseWeb = seeded.images['base-web'] ?? '';
-  const baseWorker = seeded.images['base-worker'] ?? '';
+  const baseWeb = fleet.seeded().images['base-web'] ?? '';
+  const baseWorker = fleet.seeded().images['base-worker'] ?? '';
 
   const instances = output<InstanceOutput[]>(run, 'instances');
   expect(instances.map((i) => [i.sourceImageId, sorted(i.groups)]).sort()).toEqual(
@@ -126,8 +115,8 @@ function expectDeployed(run: ActionRun): void {
 
 describe('deploy, as the runner runs it', () => {
   it('3 groups, 2 sharing an image: 2 instances, the script once on each, 2 AMIs, 3 refreshes', async () => {
-    const inputs = fleet.inputs({ upload: 'build', 'deploy-script': DeployScript });
-    const main = await fleet.main(inputs);
+    const inputs = fleet().inputs({ upload: 'build', 'deploy-script': DeployScript });
+    const main = await fleet().main(inputs);
     expect(main.exitCode, transcript(main)).toBe(0);
     // Nothing on stderr: no Node warning (listeners, deprecations) and no stray console output.
     expect(main.stderr).toBe('');
@@ -149,32 +138,36 @@ describe('deploy, as the runner runs it', () => {
       expect(main.summary).toContain(`| ${group} |`);
 
     // At the end of the job the post step finds nothing left to terminate.
-    const before = fleet.sim.calls.length;
-    const post = await fleet.post(main);
+    const before = fleet().sim.calls.length;
+    const post = await fleet().post(main);
     expect(post.exitCode, transcript(post)).toBe(0);
     expect(post.stdout).toContain('No temporary instances to clean up');
-    expect(fleet.sim.calls.slice(before).map((c) => c.action)).toEqual([]);
+    expect(
+      fleet()
+        .sim.calls.slice(before)
+        .map((c) => c.action),
+    ).toEqual([]);
   });
 
   // After a throttle the SDK's adaptive rate limiter slows the whole client: this run takes tens of seconds.
   it('recovers from throttling on 30% of the calls to both services', async () => {
-    fleet.sim.faults.add({ kind: 'api', service: 'ec2', probability: 0.3, error: 'throttle' });
-    fleet.sim.faults.add({ kind: 'api', service: 'autoscaling', probability: 0.3, error: 'throttle' });
-    const main = await fleet.main(fleet.inputs({ upload: 'build', 'deploy-script': DeployScript }));
+    fleet().sim.faults.add({ kind: 'api', service: 'ec2', probability: 0.3, error: 'throttle' });
+    fleet().sim.faults.add({ kind: 'api', service: 'autoscaling', probability: 0.3, error: 'throttle' });
+    const main = await fleet().main(fleet().inputs({ upload: 'build', 'deploy-script': DeployScript }));
     expect(main.exitCode, transcript(main)).toBe(0);
     expectDeployed(main);
-    const throttled = fleet.sim.calls.filter((c) => c.outcome === 'throttled');
+    const throttled = fleet().sim.calls.filter((c) => c.outcome === 'throttled');
     expect(throttled.some((c) => c.code === 'RequestLimitExceeded')).toBe(true);
     expect(throttled.some((c) => c.code === 'Throttling')).toBe(true);
     // Mutations retried after throttling happened once each: no duplicate instance, AMI or version.
     const ok = (action: string): number =>
-      fleet.sim.calls.filter((c) => c.action === action && c.outcome === 'ok').length;
+      fleet().sim.calls.filter((c) => c.action === action && c.outcome === 'ok').length;
     expect(ok('RunInstances')).toBe(2);
     expect(ok('CreateImage')).toBe(2);
     expect(ok('CreateLaunchTemplateVersion')).toBe(2);
     expect(ok('StartInstanceRefresh')).toBe(3);
-    const post = await fleet.post(main);
+    const post = await fleet().post(main);
     expect(post.exitCode, transcript(post)).toBe(0);
-    for (const instance of temporaryInstances(fleet.sim)) expect(isGone(instance)).toBe(true);
+    for (const instance of temporaryInstances(fleet().sim)) expect(isGone(instance)).toBe(true);
   }, 180_000);
 });

@@ -24,19 +24,18 @@ import {
   type Use,
 } from '../helpers/iam-policies.js';
 import type { CallRecord } from '../sim/index.js';
-import { startFleet, threeGroups, transcript, type Fleet } from '../helpers/fleet.js';
+import { threeGroups, transcript, useFleet } from '../helpers/fleet.js';
 import { deniedCases } from '../helpers/iam-denied.js';
 
-let fleet: Fleet;
+const fleet = useFleet();
 let autoScaling: AutoScalingClient;
 const policies = {} as Record<Use, Policy>;
 /** The calls each use's steps made, each with the requests built when the simulator answered it. */
 const callsOf = Object.fromEntries(Uses.map((u) => [u, [] as CallRecord[]])) as Record<Use, CallRecord[]>;
 
 beforeAll(async () => {
-  fleet = await startFleet();
-  autoScaling = new AutoScalingClient({ ...fleet.sim.clientConfig(), maxAttempts: 3 });
-  fleet.sim.world.observer = (call, state) => {
+  autoScaling = new AutoScalingClient({ ...fleet().sim.clientConfig(), maxAttempts: 3 });
+  fleet().sim.world.observer = (call, state) => {
     try {
       return requestsFor(call, state);
     } catch (error) {
@@ -46,7 +45,7 @@ beforeAll(async () => {
   // Elsewhere in the account, not deployable: a group still on a launch configuration (cleanup reads
   // what it launches) and a launch template nobody selected.
   const fixture = deployable(threeGroups);
-  fleet.sim.seed({
+  fleet().sim.seed({
     ...fixture,
     launchTemplates: [
       ...(fixture.launchTemplates ?? []),
@@ -62,14 +61,13 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   autoScaling?.destroy();
-  await fleet?.stop();
 });
 
 /** Runs one step of `use` and keeps the AWS calls it made (the test's own calls stay out). */
 async function step(use: Use, run: () => Promise<ActionRun>): Promise<ActionRun> {
-  const from = fleet.sim.calls.length;
+  const from = fleet().sim.calls.length;
   const result = await run();
-  callsOf[use].push(...fleet.sim.calls.slice(from));
+  callsOf[use].push(...fleet().sim.calls.slice(from));
   expect(result.exitCode, transcript(result)).toBe(0);
   return result;
 }
@@ -101,38 +99,41 @@ describe('the documented IAM policies', () => {
   it('allow every request of every command, and nothing any command does not need', async () => {
     // Keeps its instances (launched from the base images, not ours): orphans for the cleanup below.
     const kept = await step('deploy', () =>
-      fleet.main(fleet.inputs({ upload: 'build', 'keep-instances': 'true', 'cleanup-keep': '5' })),
+      fleet().main(fleet().inputs({ upload: 'build', 'keep-instances': 'true', 'cleanup-keep': '5' })),
     );
-    await step('deploy', () => fleet.post(kept));
+    await step('deploy', () => fleet().post(kept));
     await foreignRefresh();
     const again = await step('deploy', () =>
-      fleet.main(fleet.inputs({ upload: 'build', 'on-refresh-in-progress': 'cancel' })),
+      fleet().main(fleet().inputs({ upload: 'build', 'on-refresh-in-progress': 'cancel' })),
     );
-    await step('deploy', () => fleet.post(again));
+    await step('deploy', () => fleet().post(again));
 
-    const setup = await step('split', () => fleet.main(fleet.inputs({ command: 'setup' })));
+    const setup = await step('split', () => fleet().main(fleet().inputs({ command: 'setup' })));
     await foreignRefresh();
     const finalize = await step('split', () =>
-      fleet.main(fleet.inputs({ command: 'finalize', 'asg-tags': '', 'on-refresh-in-progress': 'cancel' }), {
-        after: setup,
-      }),
+      fleet().main(
+        fleet().inputs({ command: 'finalize', 'asg-tags': '', 'on-refresh-in-progress': 'cancel' }),
+        {
+          after: setup,
+        },
+      ),
     );
-    await step('split', () => fleet.post(finalize, { after: finalize }));
-    await step('split', () => fleet.post(setup, { after: finalize }));
+    await step('split', () => fleet().post(finalize, { after: finalize }));
+    await step('split', () => fleet().post(setup, { after: finalize }));
 
     // One more image, every image kept: something for the cleanup below to delete.
     const more = await step('deploy', () =>
-      fleet.main(fleet.inputs({ upload: 'build', 'cleanup-keep': '5' })),
+      fleet().main(fleet().inputs({ upload: 'build', 'cleanup-keep': '5' })),
     );
-    await step('deploy', () => fleet.post(more));
+    await step('deploy', () => fleet().post(more));
 
     await foreignRefresh();
     await step('refresh', () =>
-      fleet.main(fleet.inputs({ command: 'refresh', 'on-refresh-in-progress': 'cancel' })),
+      fleet().main(fleet().inputs({ command: 'refresh', 'on-refresh-in-progress': 'cancel' })),
     );
 
     // The kept instances become orphans of an earlier run, two days old.
-    for (const { instance } of fleet.sim.state.instances.values()) {
+    for (const { instance } of fleet().sim.state.instances.values()) {
       if (!instance.Tags?.some((t) => t.Key === 'asg-rolling:role' && t.Value === 'temporary-instance'))
         continue;
       for (const tag of instance.Tags ?? []) {
@@ -141,8 +142,8 @@ describe('the documented IAM policies', () => {
           tag.Value = new Date(Date.now() - 2 * 86_400_000).toISOString();
       }
     }
-    await step('cleanup', () => fleet.main(fleet.inputs({ command: 'cleanup', 'cleanup-keep': '1' })));
-    await step('wait-idle', () => fleet.main(fleet.inputs({ command: 'wait-idle' })));
+    await step('cleanup', () => fleet().main(fleet().inputs({ command: 'cleanup', 'cleanup-keep': '1' })));
+    await step('wait-idle', () => fleet().main(fleet().inputs({ command: 'wait-idle' })));
 
     const failures: string[] = [];
     const counts: Record<string, string> = {};
@@ -174,7 +175,7 @@ describe('the documented IAM policies', () => {
   }, 300_000);
 
   it('deny what they exist to stop', async () => {
-    const cases = deniedCases(fleet.sim.state);
+    const cases = deniedCases(fleet().sim.state);
     const wrong: string[] = [];
     for (const c of cases) {
       const denied = await deniedBy(policies[c.use], c.requests);

@@ -13,17 +13,9 @@ import {
   DescribeLaunchTemplatesCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Fixture, SeedResult } from '../sim/index.js';
-import {
-  errors,
-  output,
-  startFleet,
-  TimeScale,
-  transcript,
-  type Fleet,
-  type RefreshOutput,
-} from '../helpers/fleet.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Fixture } from '../sim/index.js';
+import { errors, output, TimeScale, transcript, useFleet, type RefreshOutput } from '../helpers/fleet.js';
 
 const tags = { app: 'shop' };
 /**
@@ -58,24 +50,19 @@ const references: Fixture = {
 };
 const Groups = references.groups?.map((g) => g.name) ?? [];
 
-let fleet: Fleet;
+const fleet = useFleet({
+  seed: references,
+  beforeSeed: (sim) => sim.setLatency({ override: () => undefined }),
+});
 let autoScaling: AutoScalingClient;
 let ec2: EC2Client;
-let seeded: SeedResult;
 beforeAll(async () => {
-  fleet = await startFleet();
-  autoScaling = new AutoScalingClient({ ...fleet.sim.clientConfig(), maxAttempts: 3 });
-  ec2 = new EC2Client({ ...fleet.sim.clientConfig(), maxAttempts: 3 });
+  autoScaling = new AutoScalingClient({ ...fleet().sim.clientConfig(), maxAttempts: 3 });
+  ec2 = new EC2Client({ ...fleet().sim.clientConfig(), maxAttempts: 3 });
 });
 afterAll(async () => {
   autoScaling?.destroy();
   ec2?.destroy();
-  await fleet?.stop();
-});
-beforeEach(async () => {
-  await fleet.sim.reset();
-  fleet.sim.setLatency({ override: () => undefined });
-  seeded = fleet.sim.seed(references);
 });
 
 async function describeGroups(): Promise<Map<string, AutoScalingGroup>> {
@@ -86,7 +73,7 @@ async function describeGroups(): Promise<Map<string, AutoScalingGroup>> {
 }
 
 async function templateNumbers(name: string): Promise<{ default?: number; latest?: number }> {
-  const id = seeded.launchTemplates[name] ?? '';
+  const id = fleet.seeded().launchTemplates[name] ?? '';
   const result = await ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [id] }));
   const template = result.LaunchTemplates?.[0];
   return { default: template?.DefaultVersionNumber, latest: template?.LatestVersionNumber };
@@ -97,7 +84,7 @@ const specOf = (group: AutoScalingGroup | undefined) =>
   group?.LaunchTemplate ?? group?.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification;
 
 const updates = (group: string) =>
-  fleet.sim.calls.filter(
+  fleet().sim.calls.filter(
     (c) =>
       c.action === 'UpdateAutoScalingGroup' && c.outcome === 'ok' && c.params.AutoScalingGroupName === group,
   );
@@ -105,7 +92,7 @@ const updates = (group: string) =>
 describe('launch template references after a deploy', () => {
   it('$Default and $Latest groups follow them again; a numeric group names the new number', async () => {
     const before = await describeGroups();
-    const main = await fleet.main(fleet.inputs({ upload: 'build' }));
+    const main = await fleet().main(fleet().inputs({ upload: 'build' }));
     expect(main.exitCode, transcript(main)).toBe(0);
     expect(errors(main)).toEqual([]);
     expect(output<RefreshOutput[]>(main, 'instance-refreshes').map((r) => r.status)).toEqual(
@@ -139,9 +126,10 @@ describe('launch template references after a deploy', () => {
     // One update for each group that followed a symbolic version, none for the numeric one, and the
     // $Default group's only after its version became the default.
     expect(Groups.map((g) => updates(g).length)).toEqual([1, 0, 1, 1, 1]);
-    const promoted = fleet.sim.calls.find(
+    const promoted = fleet().sim.calls.find(
       (c) =>
-        c.action === 'ModifyLaunchTemplate' && c.params.LaunchTemplateId === seeded.launchTemplates['lt-a'],
+        c.action === 'ModifyLaunchTemplate' &&
+        c.params.LaunchTemplateId === fleet.seeded().launchTemplates['lt-a'],
     );
     expect(promoted?.seq).toBeLessThan(updates('ref-default')[0]?.seq ?? -1);
 
@@ -156,20 +144,20 @@ describe('launch template references after a deploy', () => {
   it('a $Latest group keeps the number, with a warning, when a newer version appeared during its refresh', async () => {
     // ref-latest's refresh stays Pending for 2 real seconds (simulated ms × TimeScale): time to
     // make another version before it can succeed.
-    fleet.sim.setLatency({
+    fleet().sim.setLatency({
       override: (key, ctx) =>
         key === 'refreshPending' && ctx.groupName === 'ref-latest' ? 2000 / TimeScale : undefined,
     });
-    const run = fleet.start(fleet.inputs({ upload: 'build' }));
+    const run = fleet().start(fleet().inputs({ upload: 'build' }));
     let ended = false;
     void run.done.finally(() => (ended = true));
     const started = (): boolean =>
-      [...fleet.sim.state.refreshes.values()].some((r) => r.refresh.AutoScalingGroupName === 'ref-latest');
+      [...fleet().sim.state.refreshes.values()].some((r) => r.refresh.AutoScalingGroupName === 'ref-latest');
     while (!started() && !ended) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(ended, 'the step ended before the refresh of ref-latest started').toBe(false);
     await ec2.send(
       new CreateLaunchTemplateVersionCommand({
-        LaunchTemplateId: seeded.launchTemplates['lt-b'],
+        LaunchTemplateId: fleet.seeded().launchTemplates['lt-b'],
         SourceVersion: '1',
         VersionDescription: 'someone else',
         LaunchTemplateData: { InstanceType: 't3.small' },
@@ -193,16 +181,16 @@ describe('launch template references after a deploy', () => {
   }, 180_000);
 
   it('a failed roll of a $Latest group makes $Latest launch the old image again', async () => {
-    fleet.sim.faults.add({ kind: 'refresh', group: 'ref-latest', outcome: 'Failed', atPercent: 50 });
-    const main = await fleet.main(fleet.inputs({ upload: 'build' }));
+    fleet().sim.faults.add({ kind: 'refresh', group: 'ref-latest', outcome: 'Failed', atPercent: 50 });
+    const main = await fleet().main(fleet().inputs({ upload: 'build' }));
     expect(main.exitCode, transcript(main)).not.toBe(0);
     expect(errors(main).some((e) => e.startsWith('[ref-latest] ') && e.includes('ended Failed'))).toBe(true);
 
     // Version 2 (the new AMI) moved $Latest at once; version 3 copies version 1 back on top.
-    const record = fleet.sim.state.templateByName('lt-b');
+    const record = fleet().sim.state.templateByName('lt-b');
     const latest = record?.versions.get(3);
     expect(record?.template.LatestVersionNumber).toBe(3);
-    expect(latest?.LaunchTemplateData?.ImageId).toBe(seeded.images['base-b']);
+    expect(latest?.LaunchTemplateData?.ImageId).toBe(fleet.seeded().images['base-b']);
     expect(latest?.LaunchTemplateData).toEqual(record?.versions.get(1)?.LaunchTemplateData);
     expect(latest?.VersionDescription).toMatch(/^asg-rolling run \S+ revert$/);
     const warning = main.annotations.find(

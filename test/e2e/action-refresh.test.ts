@@ -7,32 +7,25 @@ import {
   CancelInstanceRefreshCommand,
   StartInstanceRefreshCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DeployScript,
   errors,
   orphans,
   output,
-  startFleet,
   threeGroups,
   transcript,
-  type Fleet,
+  useFleet,
   type RefreshOutput,
 } from '../helpers/fleet.js';
 
-let fleet: Fleet;
+const fleet = useFleet({ seed: threeGroups });
 let autoScaling: AutoScalingClient;
 beforeAll(async () => {
-  fleet = await startFleet();
-  autoScaling = new AutoScalingClient({ ...fleet.sim.clientConfig(), maxAttempts: 3 });
+  autoScaling = new AutoScalingClient({ ...fleet().sim.clientConfig(), maxAttempts: 3 });
 });
 afterAll(async () => {
   autoScaling?.destroy();
-  await fleet?.stop();
-});
-beforeEach(async () => {
-  await fleet.sim.reset();
-  fleet.sim.seed(threeGroups);
 });
 
 const Group = 'shop-worker';
@@ -48,12 +41,12 @@ async function startOtherRefresh(): Promise<string> {
   return started.InstanceRefreshId ?? '';
 }
 
-const statusOf = (id: string): string | undefined => fleet.sim.state.refreshes.get(id)?.refresh.Status;
+const statusOf = (id: string): string | undefined => fleet().sim.state.refreshes.get(id)?.refresh.Status;
 
 /** Deploys shop-worker alone (one image, so one SSH deploy) with the given mode. */
 function deployWorker(mode: 'wait' | 'cancel' | 'fail') {
-  return fleet.start(
-    fleet.inputs({
+  return fleet().start(
+    fleet().inputs({
       'asg-names': Group,
       upload: 'build',
       'deploy-script': DeployScript,
@@ -64,8 +57,8 @@ function deployWorker(mode: 'wait' | 'cancel' | 'fail') {
 
 /** StartInstanceRefresh calls for the group, in order, with how each ended. */
 const startCalls = (): (string | undefined)[] =>
-  fleet.sim.calls
-    .filter((c) => c.action === 'StartInstanceRefresh')
+  fleet()
+    .sim.calls.filter((c) => c.action === 'StartInstanceRefresh')
     .map((c) => (c.outcome === 'ok' ? 'ok' : c.code));
 
 describe('a refresh already in progress when the deploy rolls', () => {
@@ -85,11 +78,11 @@ describe('a refresh already in progress when the deploy rolls', () => {
     expect(ours?.instanceRefreshId).not.toBe(other);
     expect(startCalls()).toEqual(['ok', 'InstanceRefreshInProgress', 'ok']);
     // Ours started only after the other had ended.
-    const otherEnded = fleet.sim.state.refreshes.get(other)?.refresh.EndTime;
-    const oursStarted = fleet.sim.state.refreshes.get(ours?.instanceRefreshId ?? '')?.refresh.StartTime;
+    const otherEnded = fleet().sim.state.refreshes.get(other)?.refresh.EndTime;
+    const oursStarted = fleet().sim.state.refreshes.get(ours?.instanceRefreshId ?? '')?.refresh.StartTime;
     expect(otherEnded).toBeDefined();
     expect(oursStarted?.getTime()).toBeGreaterThanOrEqual(otherEnded?.getTime() ?? Infinity);
-    expect(fleet.sim.state.groups.get(Group)?.LaunchTemplate?.Version).toBe('2');
+    expect(fleet().sim.state.groups.get(Group)?.LaunchTemplate?.Version).toBe('2');
   });
 
   it('cancel: the running one is Cancelled and ours succeeds', async () => {
@@ -97,7 +90,7 @@ describe('a refresh already in progress when the deploy rolls', () => {
     const main = await deployWorker('cancel').done;
     expect(main.exitCode, transcript(main)).toBe(0);
     expect(statusOf(other)).toBe('Cancelled');
-    expect(fleet.sim.calls.filter((c) => c.action === 'CancelInstanceRefresh')).toHaveLength(1);
+    expect(fleet().sim.calls.filter((c) => c.action === 'CancelInstanceRefresh')).toHaveLength(1);
     expect(main.stdout).toContain(`Cancelling the running Instance Refresh ${other}`);
     const [ours] = output<RefreshOutput[]>(main, 'instance-refreshes');
     expect(ours).toMatchObject({ group: Group, status: 'Successful' });
@@ -112,12 +105,12 @@ describe('a refresh already in progress when the deploy rolls', () => {
     expect(errors(main)).toContain(`[${Group}] ${message}`);
     expect(errors(main)).toContain(`1 of 1 Auto Scaling group(s) failed:\n- ${Group}: ${message}`);
     expect(statusOf(other)).toMatch(/^(Pending|InProgress)$/);
-    expect(fleet.sim.calls.filter((c) => c.action === 'CancelInstanceRefresh')).toEqual([]);
+    expect(fleet().sim.calls.filter((c) => c.action === 'CancelInstanceRefresh')).toEqual([]);
     expect(main.outputs['instance-refreshes']).toBe('[]');
     // The AMI and version exist, the group was not moved onto them; the instance is gone.
     expect(output<unknown[]>(main, 'launch-template-versions')).toHaveLength(1);
-    expect(fleet.sim.state.groups.get(Group)?.LaunchTemplate?.Version).toBe('1');
-    expect(orphans(fleet.sim)).toEqual([]);
+    expect(fleet().sim.state.groups.get(Group)?.LaunchTemplate?.Version).toBe('1');
+    expect(orphans(fleet().sim)).toEqual([]);
   });
 });
 
@@ -126,10 +119,10 @@ describe('the refresh command', () => {
     const before = new Map(
       ['shop-web', 'shop-api', 'shop-worker'].map((g) => [
         g,
-        (fleet.sim.state.groups.get(g)?.Instances ?? []).map((i) => i.InstanceId),
+        (fleet().sim.state.groups.get(g)?.Instances ?? []).map((i) => i.InstanceId),
       ]),
     );
-    const main = await fleet.main(fleet.inputs({ command: 'refresh' }));
+    const main = await fleet().main(fleet().inputs({ command: 'refresh' }));
     expect(main.exitCode, transcript(main)).toBe(0);
     const refreshes = output<RefreshOutput[]>(main, 'instance-refreshes');
     expect(refreshes.map((r) => [r.group, r.status])).toEqual([
@@ -138,7 +131,7 @@ describe('the refresh command', () => {
       ['shop-worker', 'Successful'],
     ]);
     for (const [group, old] of before) {
-      const now = (fleet.sim.state.groups.get(group)?.Instances ?? []).map((i) => i.InstanceId);
+      const now = (fleet().sim.state.groups.get(group)?.Instances ?? []).map((i) => i.InstanceId);
       expect(now).toHaveLength(old.length);
       expect(
         now.filter((id) => old.includes(id)),
@@ -146,11 +139,11 @@ describe('the refresh command', () => {
       ).toEqual([]);
     }
     const created = ['RunInstances', 'CreateImage', 'CreateLaunchTemplateVersion', 'ModifyLaunchTemplate'];
-    expect(fleet.sim.calls.filter((c) => created.includes(c.action))).toEqual([]);
-    expect(fleet.sim.state.templateByName('lt-web')?.template.LatestVersionNumber).toBe(1);
+    expect(fleet().sim.calls.filter((c) => created.includes(c.action))).toEqual([]);
+    expect(fleet().sim.state.templateByName('lt-web')?.template.LatestVersionNumber).toBe(1);
     expect(main.outputs.instances).toBe('[]');
     expect(main.outputs.amis).toBe('[]');
-    const post = await fleet.post(main);
+    const post = await fleet().post(main);
     expect(post.exitCode, transcript(post)).toBe(0);
     expect(post.stdout).toContain('No temporary instances to clean up');
   });

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { NodeSSH } from 'node-ssh';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SetupResultVariable } from '../../src/config/hand-off.js';
 import { State } from '../../src/lib/constants.js';
 import {
@@ -14,25 +14,14 @@ import {
   isGone,
   orphans,
   output,
-  startFleet,
   temporaryInstances,
   threeGroups,
   transcript,
-  type Fleet,
+  useFleet,
   type RefreshOutput,
 } from '../helpers/fleet.js';
 
-let fleet: Fleet;
-beforeAll(async () => {
-  fleet = await startFleet();
-});
-afterAll(async () => {
-  await fleet?.stop();
-});
-beforeEach(async () => {
-  await fleet.sim.reset();
-  fleet.sim.seed(threeGroups);
-});
+const fleet = useFleet({ seed: threeGroups });
 
 interface InstanceOutput {
   instanceId: string;
@@ -47,9 +36,9 @@ async function userDeploy(instances: readonly InstanceOutput[], dir: string): Pr
     const ssh = new NodeSSH();
     await ssh.connect({
       host: instance.address,
-      port: fleet.gatePort,
-      username: fleet.ssh.user,
-      privateKey: fleet.ssh.privateKey,
+      port: fleet().gatePort,
+      username: fleet().ssh.user,
+      privateKey: fleet().ssh.privateKey,
       readyTimeout: 20_000,
     });
     try {
@@ -65,7 +54,7 @@ async function userDeploy(instances: readonly InstanceOutput[], dir: string): Pr
 
 describe('split mode, as a workflow runs it', () => {
   it('setup, the user deploys over SSH, finalize bakes and rolls; post steps find nothing left', async () => {
-    const setup = await fleet.main(fleet.inputs({ command: 'setup' }));
+    const setup = await fleet().main(fleet().inputs({ command: 'setup' }));
     expect(setup.exitCode, transcript(setup)).toBe(0);
     const instances = output<InstanceOutput[]>(setup, 'instances');
     expect(instances.map((i) => [...i.groups].sort().join(',')).sort()).toEqual([
@@ -73,27 +62,27 @@ describe('split mode, as a workflow runs it', () => {
       'shop-worker',
     ]);
     // Running, and kept for the later steps: registered for the post step, handed over in GITHUB_ENV.
-    for (const instance of temporaryInstances(fleet.sim)) expect(instance.State?.Name).toBe('running');
+    for (const instance of temporaryInstances(fleet().sim)) expect(instance.State?.Name).toBe('running');
     expect(setup.env[SetupResultVariable]).toBeDefined();
     expect(JSON.parse(setup.state[State.TemporaryInstances] ?? '[]')).toHaveLength(2);
-    expect(fleet.sim.calls.filter((c) => c.action === 'CreateImage')).toEqual([]);
+    expect(fleet().sim.calls.filter((c) => c.action === 'CreateImage')).toEqual([]);
 
-    const dir = path.join(fleet.workspace, 'user-step');
+    const dir = path.join(fleet().workspace, 'user-step');
     await userDeploy(instances, dir);
     const deployed = (await readFile(path.join(dir, 'user-deploy.log'), 'utf8')).trim().split('\n');
     expect(deployed.sort()).toEqual(instances.map((i) => `${i.instanceId} ${i.address}`).sort());
 
-    const finalize = await fleet.main(fleet.inputs({ command: 'finalize', 'asg-tags': '' }), {
+    const finalize = await fleet().main(fleet().inputs({ command: 'finalize', 'asg-tags': '' }), {
       after: setup,
     });
     expect(finalize.exitCode, transcript(finalize)).toBe(0);
     expect(errors(finalize)).toEqual([]);
     // Finalize used setup's instances: no launch of its own, one AMI from each.
-    expect(fleet.sim.calls.filter((c) => c.action === 'RunInstances')).toHaveLength(2);
+    expect(fleet().sim.calls.filter((c) => c.action === 'RunInstances')).toHaveLength(2);
     const amis = output<{ imageId: string }[]>(finalize, 'amis');
     expect(amis).toHaveLength(2);
-    const imaged = fleet.sim.calls
-      .filter((c) => c.action === 'CreateImage')
+    const imaged = fleet()
+      .sim.calls.filter((c) => c.action === 'CreateImage')
       .map((c) => (c.params as { InstanceId?: string }).InstanceId);
     expect(imaged.sort()).toEqual(instances.map((i) => i.instanceId).sort());
     expect(output<RefreshOutput[]>(finalize, 'instance-refreshes').map((r) => [r.group, r.status])).toEqual([
@@ -101,38 +90,38 @@ describe('split mode, as a workflow runs it', () => {
       ['shop-web', 'Successful'],
       ['shop-worker', 'Successful'],
     ]);
-    expect(orphans(fleet.sim)).toEqual([]);
+    expect(orphans(fleet().sim)).toEqual([]);
 
     // At the end of the job the runner runs the post steps in reverse order: finalize's, then setup's.
     // Setup's post still holds its instance ids (steps do not share state); terminating an instance
     // that is already gone is a no-op on AWS, so it may ask again but must find nothing alive.
     const gone = new Set(
-      temporaryInstances(fleet.sim)
+      temporaryInstances(fleet().sim)
         .filter(isGone)
         .map((i) => i.InstanceId),
     );
     expect(gone.size).toBe(2);
     for (const step of [finalize, setup]) {
-      const seq = fleet.sim.calls.length;
-      const post = await fleet.post(step, { after: finalize });
+      const seq = fleet().sim.calls.length;
+      const post = await fleet().post(step, { after: finalize });
       expect(post.exitCode, transcript(post)).toBe(0);
       expect(post.annotations, post.stdout).toEqual([]);
-      const calls = fleet.sim.calls.slice(seq);
+      const calls = fleet().sim.calls.slice(seq);
       expect(calls.every((c) => c.action === 'TerminateInstances')).toBe(true);
       for (const call of calls)
         for (const id of (call.params as { InstanceIds?: string[] }).InstanceIds ?? [])
           expect(gone.has(id), id).toBe(true);
     }
-    for (const instance of temporaryInstances(fleet.sim)) expect(isGone(instance)).toBe(true);
+    for (const instance of temporaryInstances(fleet().sim)) expect(isGone(instance)).toBe(true);
   });
 
   it('setup alone: the post step at the end of the job terminates the instances', async () => {
-    const setup = await fleet.main(fleet.inputs({ command: 'setup', 'asg-names': 'shop-worker' }));
+    const setup = await fleet().main(fleet().inputs({ command: 'setup', 'asg-names': 'shop-worker' }));
     expect(setup.exitCode, transcript(setup)).toBe(0);
-    expect(orphans(fleet.sim)).toHaveLength(1);
-    const post = await fleet.post(setup);
+    expect(orphans(fleet().sim)).toHaveLength(1);
+    const post = await fleet().post(setup);
     expect(post.exitCode, transcript(post)).toBe(0);
     expect(post.stdout).toMatch(/Terminated temporary instance\(s\) i-\w+/);
-    expect(orphans(fleet.sim)).toEqual([]);
+    expect(orphans(fleet().sim)).toEqual([]);
   });
 });

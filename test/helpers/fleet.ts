@@ -15,6 +15,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Instance } from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { Roles, Tags } from '../../src/aws/tags.js';
 import {
   removeJob,
@@ -25,7 +26,7 @@ import {
 } from './action-runner.js';
 import { startInProcessSshServer } from './ssh-server.js';
 import { freePort, sshdAvailable, startSshd, type TestSshServer } from './sshd.js';
-import { startSimulator, type Fixture, type Simulator } from '../sim/index.js';
+import { startSimulator, type Fixture, type SeedResult, type Simulator } from '../sim/index.js';
 
 /** 1 simulated second = 1 real millisecond: a whole deploy takes a few real seconds. */
 export const TimeScale = 0.001;
@@ -171,6 +172,59 @@ export async function startFleet(): Promise<Fleet> {
     },
   };
   return fleet;
+}
+
+export interface UseFleetOptions {
+  /**
+   * Seeded before each test, on a reset simulator. Without it the simulator is neither reset nor
+   * seeded between tests (a file that seeds once, in its own beforeAll).
+   */
+  readonly seed?: Fixture;
+  /** Runs before each test between the reset and the seed: latency or throttle settings. */
+  readonly beforeSeed?: (sim: Simulator) => void;
+}
+
+export interface FleetAccessor {
+  /** The running fleet (inside tests and hooks registered after `useFleet`). */
+  (): Fleet;
+  /** What `seed` created for the current test. */
+  seeded(): SeedResult;
+}
+
+/**
+ * Registers the hooks of a file of end-to-end tests: the fleet starts before all of them and stops
+ * after all of them; with `seed`, the simulator is reset and seeded before each. A file's own
+ * beforeAll and beforeEach, registered after this call, run after these (its afterAll before the
+ * fleet stops).
+ */
+export function useFleet(options: UseFleetOptions = {}): FleetAccessor {
+  let fleet: Fleet | undefined;
+  let seeded: SeedResult | undefined;
+  beforeAll(async () => {
+    fleet = await startFleet();
+  });
+  afterAll(async () => {
+    await fleet?.stop();
+  });
+  const { seed, beforeSeed } = options;
+  if (seed) {
+    beforeEach(async () => {
+      const { sim } = running();
+      await sim.reset();
+      beforeSeed?.(sim);
+      seeded = sim.seed(seed);
+    });
+  }
+  function running(): Fleet {
+    if (!fleet) throw new Error('the fleet has not started: use it inside tests and hooks');
+    return fleet;
+  }
+  return Object.assign(running, {
+    seeded: (): SeedResult => {
+      if (!seeded) throw new Error('nothing was seeded: pass useFleet a seed');
+      return seeded;
+    },
+  });
 }
 
 /** Every temporary instance the simulator knows (ours by the role tag), in launch order. */

@@ -16,16 +16,15 @@ for (const { name, start, available } of servers) {
 
     it('is found ready by the probe', async () => {
       const log = recordingLogger();
-      const started = Date.now();
+      // Resolving is the finding: waitForSsh throws once its timeout passes without an answer.
       await waitForSsh({
         host: server().host,
         port: server().port,
-        timeoutMs: 5_000,
+        timeoutMs: 30_000,
         clock: systemClock,
         signal: new AbortController().signal,
         log,
       });
-      expect(Date.now() - started).toBeLessThan(1_000);
     });
 
     it('uploads files and directories, then runs the script with exactly the env given', async () => {
@@ -75,10 +74,11 @@ for (const { name, start, available } of servers) {
 
     it('kills a script that runs past the timeout, children included', async () => {
       const log = recordingLogger();
-      const opts = options({ script: 'deploy/hang.sh', timeoutMs: 2_000, log });
+      // Long enough for the connection and upload on a busy machine: the script must have started.
+      const opts = options({ script: 'deploy/hang.sh', timeoutMs: 8_000, log });
       const started = Date.now();
-      await expect(deployOverSsh(opts)).rejects.toThrow(/timed out after 2 s/);
-      expect(Date.now() - started).toBeLessThan(10_000);
+      await expect(deployOverSsh(opts)).rejects.toThrow(/timed out after 8 s/);
+      expect(Date.now() - started).toBeLessThan(30_000);
       const sleepPid = Number(await readFile(path.join(opts.uploadDir, 'sleep.pid'), 'utf8'));
       expect(sleepPid).toBeGreaterThan(0);
       expect(await eventually(() => !alive(sleepPid))).toBe(true);
@@ -91,14 +91,19 @@ for (const { name, start, available } of servers) {
       const log = recordingLogger();
       const info = log.info;
       // Abort once the script is running, as a cancelled workflow would.
+      let abortedAt = 0;
       log.info = (line) => {
         info(line);
-        if (line === 'started') controller.abort(reason);
+        if (line === 'started') {
+          abortedAt = Date.now();
+          controller.abort(reason);
+        }
       };
       const opts = options({ script: 'deploy/hang.sh', signal: controller.signal, log });
-      const started = Date.now();
       await expect(deployOverSsh(opts)).rejects.toBe(reason);
-      expect(Date.now() - started).toBeLessThan(5_000);
+      // "At once": far sooner than any deploy timeout, measured from the abort itself.
+      expect(abortedAt).toBeGreaterThan(0);
+      expect(Date.now() - abortedAt).toBeLessThan(10_000);
       const sleepPid = Number(await readFile(path.join(opts.uploadDir, 'sleep.pid'), 'utf8'));
       expect(await eventually(() => !alive(sleepPid))).toBe(true);
     });
@@ -140,11 +145,11 @@ for (const { name, start, available } of servers) {
         };
       };
       // The hanging one runs first, so the others re-upload the script while it executes.
-      const hanging = deploy('hang', { env: { NAME: 'hang', HANG: '1' }, timeoutMs: 2_000 });
-      expect(await eventually(() => hanging.log.lines.includes('started'), 10_000)).toBe(true);
+      const hanging = deploy('hang', { env: { NAME: 'hang', HANG: '1' }, timeoutMs: 8_000 });
+      expect(await eventually(() => hanging.log.lines.includes('started'), 30_000)).toBe(true);
       const others = Array.from({ length: 5 }, (_, i) => deploy(`d${i}`));
 
-      expect(await hanging.done).toMatch(/timed out after 2 s/);
+      expect(await hanging.done).toMatch(/timed out after 8 s/);
       const results = await Promise.all(others.map((o) => o.done));
       expect(results).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
       for (let i = 0; i < 5; i++) {

@@ -8,7 +8,8 @@
  * reconnect) must present that same key, or it is refused. Pins follow the instance id when the
  * caller knows it, so an address reused by another instance later in the run is not mistaken for a
  * changed key. First contact itself is trusted: `strict` with host keys baked into the image (passed
- * as known_hosts lines) is what protects that; `off` accepts anything.
+ * as known_hosts lines) is what protects that; `off` accepts anything. `setup` runs the same probe
+ * and hands the proven key on, so the user's own deploy tool need not trust on first use again.
  */
 import type { ServerHostKeyAlgorithm } from 'ssh2';
 import type { SshConfig } from '../config/index.js';

@@ -31,7 +31,8 @@ export async function deployCommand(mode: PipelineMode, ctx: CommandContext): Pr
     report,
     limiter: createLimiter(config.maxParallel),
     transport: deps.transport,
-    ...(mode === 'deploy' ? { hostKeys: deps.createHostKeyVerifier(config.ssh) } : {}),
+    // setup checks host keys as deploy does: its instances go to the user's own deploy tool.
+    ...(mode === 'finalize' ? {} : { hostKeys: deps.createHostKeyVerifier(config.ssh) }),
     ...(instances ? { instances } : {}),
   });
   if (mode === 'setup') {

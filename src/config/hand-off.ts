@@ -6,6 +6,7 @@
  * through readConfig, validated with the same schema on both ends.
  */
 import { z } from 'zod';
+import { KnownHostsError, parseKnownHosts } from './known-hosts.js';
 
 /** The job environment variable holding the `setup` result as JSON. */
 export const SetupResultVariable = 'ASG_ROLLING_SETUP';
@@ -21,9 +22,29 @@ export const temporaryInstanceSchema = z.object({
   sourceImageId: z.string().regex(/^ami-\w+$/, 'an AMI id (ami-…)'),
   /** The groups whose image it becomes. */
   groups: z.array(z.string().min(1)).min(1),
+  /**
+   * The host key the readiness probe proved the instance holds, as a known_hosts line
+   * (`[192.0.2.5]:2222 ssh-ed25519 AAAA…`), so a split-mode deploy tool can check it instead of
+   * trusting whatever answers first. Absent only when no key exchange was made.
+   */
+  hostKey: z
+    .string()
+    .refine(isHostKeyLine, 'one known_hosts line "host key-type base64-key" without a marker')
+    .optional(),
 });
 
 export type TemporaryInstance = Readonly<z.infer<typeof temporaryInstanceSchema>>;
+
+function isHostKeyLine(line: string): boolean {
+  if (/[\r\n]/.test(line)) return false;
+  try {
+    const entries = parseKnownHosts([line]);
+    return entries.length === 1 && entries[0]?.marker === 'none';
+  } catch (error) {
+    if (error instanceof KnownHostsError) return false;
+    throw error;
+  }
+}
 
 /** The shape `setup` exports and `finalize` accepts; shared so both ends agree. */
 export const setupResultSchema = z.object({

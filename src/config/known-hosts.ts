@@ -1,8 +1,9 @@
 /**
  * OpenSSH known_hosts lines, parsed and matched the way ssh(1) does: comma-separated host
  * patterns with `*`/`?` wildcards and `!` negation, `[host]:port` for ports other than 22, hashed
- * `|1|salt|hash` names, and the `@revoked` marker. `@cert-authority` lines are skipped: we check
- * plain host keys only.
+ * `|1|salt|hash` names, and the `@revoked` marker. `@cert-authority` lines are refused: only plain
+ * host keys are checked, and a CA line that silently matched nothing would turn into a confusing
+ * refusal of every host it was meant to vouch for.
  */
 import { createHmac, createHash } from 'node:crypto';
 
@@ -29,6 +30,8 @@ export class KnownHostsError extends Error {
 }
 
 const LineShape = '"host[,host2] key-type base64-key"';
+const CertAuthorityRefused =
+  "a known_hosts line of a host's own key: @cert-authority lines are not supported (host certificates are not checked), so list the hosts' keys instead";
 
 /**
  * Reads known_hosts lines so strict checking (and accept-new with known hosts given) can compare
@@ -37,17 +40,21 @@ const LineShape = '"host[,host2] key-type base64-key"';
  */
 export function parseKnownHosts(lines: readonly string[]): KnownHostEntry[] {
   const entries: KnownHostEntry[] = [];
-  for (const raw of lines.flatMap((l) => l.split(/\r?\n/))) {
+  for (const [index, raw] of lines.flatMap((l) => l.split(/\r?\n/)).entries()) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     let fields = line.split(/\s+/);
     let marker: KnownHostEntry['marker'] = 'none';
     if (fields[0]?.startsWith('@')) {
-      if (fields[0] === '@cert-authority') continue;
+      if (fields[0] === '@cert-authority')
+        throw new KnownHostsError(
+          `known_hosts line ${index + 1} '${line}': @cert-authority is not supported`,
+          CertAuthorityRefused,
+        );
       if (fields[0] !== '@revoked')
         throw new KnownHostsError(
-          `Unknown marker in known_hosts line '${line}'`,
-          `a known_hosts line with no marker, @revoked or @cert-authority (not ${fields[0]})`,
+          `Unknown marker in known_hosts line ${index + 1} '${line}'`,
+          `a known_hosts line with no marker or @revoked (not ${fields[0]})`,
         );
       marker = 'revoked';
       fields = fields.slice(1);
@@ -55,7 +62,7 @@ export function parseKnownHosts(lines: readonly string[]): KnownHostEntry[] {
     const [hosts, keyType, base64] = fields;
     if (!hosts || !keyType || !base64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) {
       throw new KnownHostsError(
-        `Cannot read known_hosts line '${line}': expected ${LineShape}`,
+        `Cannot read known_hosts line ${index + 1} '${line}': expected ${LineShape}`,
         `a known_hosts line ${LineShape}`,
       );
     }
@@ -63,13 +70,23 @@ export function parseKnownHosts(lines: readonly string[]): KnownHostEntry[] {
     const actual = blobKeyType(key);
     if (actual !== keyType) {
       throw new KnownHostsError(
-        `known_hosts line '${line}': the key is not of type ${keyType}`,
+        `known_hosts line ${index + 1} '${line}': the key is not of type ${keyType}`,
         `a known_hosts line whose key is of the type it names (the key is ${actual ?? 'unreadable'}, not of type ${keyType})`,
       );
     }
     entries.push({ marker, hosts, keyType, key });
   }
   return entries;
+}
+
+/**
+ * The known_hosts line for a key a host proved it holds, e.g. `[192.0.2.5]:2222 ssh-ed25519 AAAA…`:
+ * what `ssh -o UserKnownHostsFile=… -o StrictHostKeyChecking=yes` needs to trust that host.
+ * Undefined for a blob without a readable key type (it could not be a line anyone parses).
+ */
+export function knownHostsLine(host: string, port: number, key: Buffer): string | undefined {
+  const type = blobKeyType(key);
+  return type ? `${lookupName(host, port)} ${type} ${key.toString('base64')}` : undefined;
 }
 
 /** The name ssh looks up in known_hosts: the bare host on port 22, `[host]:port` otherwise. */

@@ -31,7 +31,7 @@ export interface PipelineOptions {
   readonly report: RunReport;
   readonly limiter: Limiter;
   readonly transport: SshTransport;
-  /** Needed by `deploy` only. */
+  /** Needed by `deploy` and `setup` (their probes check host keys); `finalize` opens no SSH. */
   readonly hostKeys?: HostKeyVerifier;
   /** For `finalize`: the setup step's instance per source image. */
   readonly instances?: ReadonlyMap<string, TemporaryInstance>;

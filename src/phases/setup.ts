@@ -6,6 +6,7 @@
 import type { Instance, Tag as Ec2Tag } from '@aws-sdk/client-ec2';
 import { launchInstance, terminateInstances } from '../aws/instances.js';
 import type { TemporaryInstance } from '../config/hand-off.js';
+import { knownHostsLine } from '../config/known-hosts.js';
 import type { SshAddress } from '../config/index.js';
 import { ActionName } from '../lib/constants.js';
 import { ownTags, Roles, Tags } from '../aws/tags.js';
@@ -130,7 +131,10 @@ export async function setupInstance(
   options: {
     readonly image: PlannedImage;
     readonly waitForSsh: typeof waitForSsh;
-    /** Given for `deploy`: the probe's key exchange pins the instance's host key for the deploy. */
+    /**
+     * The run's host key policy: the probe's key exchange checks the instance's host key (and pins
+     * it for the deploy), and the key it proved goes into the result for setup's own deploy tool.
+     */
     readonly hostKeys?: HostKeyVerifier | undefined;
   },
   ctx: PipelineContext,
@@ -152,9 +156,9 @@ export async function setupInstance(
       return waitUntilRunning(instanceId, { ctx, deadline });
     });
     const address = addressOf(instance, ctx.config.ssh.address);
-    await ctx.timeline.record(lane, 'ssh', async () => {
+    const hostKey = await ctx.timeline.record(lane, 'ssh', async () => {
       log.info(`Waiting for SSH on ${address}:${ctx.config.ssh.port}`);
-      await options.waitForSsh({
+      const key = await options.waitForSsh({
         host: address,
         port: ctx.config.ssh.port,
         timeoutMs: Math.max(0, deadline - ctx.rt.clock.now()),
@@ -165,12 +169,14 @@ export async function setupInstance(
         instanceId: instance.InstanceId ?? '',
         ...(options.hostKeys ? { hostKeys: options.hostKeys } : {}),
       });
+      return key ? knownHostsLine(address, ctx.config.ssh.port, key) : undefined;
     });
     return {
       instanceId: instance.InstanceId ?? '',
       address,
       sourceImageId: image.sourceImageId,
       groups: image.groups.map((g) => g.name),
+      ...(hostKey ? { hostKey } : {}),
     };
   } catch (error) {
     if (instanceId) await retireInstance(instanceId, ctx, log);

@@ -139,6 +139,8 @@ async function localItems(options: DeployOverSshOptions, uploadDir: string): Pro
 async function connect(ssh: NodeSSH, options: DeployOverSshOptions, stop: AbortSignal): Promise<void> {
   const { host, port, hostKeys, log } = options;
   const check = hostKeyCheck(hostKeys, { host, port, instanceId: options.instanceId });
+  // The key type known_hosts lists (or the probe pinned): a server with several keys shows that one.
+  const serverHostKey = check.algorithms();
   const sock = net.connect({ host, port, noDelay: true });
   // ssh2 reports the socket's errors through connect(); this only keeps an early one from being unheard.
   const onSocketError = (error: Error): void =>
@@ -152,6 +154,7 @@ async function connect(ssh: NodeSSH, options: DeployOverSshOptions, stop: AbortS
         port,
         username: options.username,
         privateKey: options.privateKey,
+        ...(serverHostKey ? { algorithms: { serverHostKey } } : {}),
         hostVerifier: (key: Buffer): boolean => check.hostVerifier(key),
         readyTimeout: Math.min(60_000, Math.max(1_000, options.timeoutMs)),
         // Notice a vanished instance within about a minute instead of hanging until the timeout.

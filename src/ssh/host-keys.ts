@@ -8,10 +8,13 @@
  * reconnect) must present that same key, or it is refused. Pins follow the instance id when the
  * caller knows it, so an address reused by another instance later in the run is not mistaken for a
  * changed key. First contact itself is trusted: `strict` with host keys baked into the image (passed
- * as known_hosts lines) is what protects that; `off` accepts anything.
+ * as known_hosts lines) is what protects that; `off` accepts anything. `setup` runs the same probe
+ * and hands the proven key on, so the user's own deploy tool need not trust on first use again.
  */
+import type { ServerHostKeyAlgorithm } from 'ssh2';
 import type { SshConfig } from '../config/index.js';
 import {
+  blobKeyType,
   entryMatches,
   fingerprint,
   lookupName,
@@ -37,6 +40,11 @@ export interface HostKeyVerifier {
   refusal?(target: HostKeyTarget, key: Buffer): string | undefined;
   /** A warning to log once per run (returned the first time only), e.g. that checking is off. */
   notice?(): string | undefined;
+  /**
+   * The key types (`ssh-ed25519`, `ecdsa-sha2-nistp256`, …) this target must present: those
+   * known_hosts lists for it, else the type of the key pinned for it. Undefined when any will do.
+   */
+  keyTypes?(target: HostKeyTarget): readonly string[] | undefined;
 }
 
 /**
@@ -70,6 +78,36 @@ export interface HostKeyCheck {
   refused(): string | undefined;
   /** The key the server offered, once it has. */
   key(): Buffer | undefined;
+  /** For ssh2's `algorithms.serverHostKey`: the algorithms of the expected key types, if any. */
+  algorithms(): ServerHostKeyAlgorithm[] | undefined;
+}
+
+/**
+ * The ssh2 host key algorithms that a key of each known_hosts type can sign with. A server with
+ * several host keys signs with the first algorithm of the client's list it has a key for, so a
+ * client left on ssh2's default order is shown the ed25519 key even when known_hosts lists the
+ * ECDSA one, and refuses a host OpenSSH would accept. Types ssh2 cannot verify are left out.
+ */
+const AlgorithmsOfKeyType: ReadonlyMap<string, readonly ServerHostKeyAlgorithm[]> = new Map([
+  ['ssh-ed25519', ['ssh-ed25519']],
+  ['ecdsa-sha2-nistp256', ['ecdsa-sha2-nistp256']],
+  ['ecdsa-sha2-nistp384', ['ecdsa-sha2-nistp384']],
+  ['ecdsa-sha2-nistp521', ['ecdsa-sha2-nistp521']],
+  // One RSA key signs with any of these; SHA-2 first, as OpenSSH does.
+  ['ssh-rsa', ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']],
+  ['ssh-dss', ['ssh-dss']],
+]);
+
+/**
+ * The host key algorithms to offer for these key types, in their order and without repeats;
+ * undefined when there are none (no types, or none ssh2 supports): ssh2's defaults then apply and
+ * the key is checked as usual.
+ */
+export function hostKeyAlgorithms(
+  keyTypes: readonly string[] | undefined,
+): ServerHostKeyAlgorithm[] | undefined {
+  const algorithms = [...new Set((keyTypes ?? []).flatMap((type) => AlgorithmsOfKeyType.get(type) ?? []))];
+  return algorithms.length > 0 ? algorithms : undefined;
 }
 
 /**
@@ -102,6 +140,7 @@ export function hostKeyCheck(hostKeys: HostKeyVerifier, target: HostKeyTarget): 
     },
     refused: () => refused,
     key: () => seen,
+    algorithms: () => hostKeyAlgorithms(hostKeys.keyTypes?.(target)),
   };
 }
 
@@ -135,6 +174,8 @@ function listVerifier(
   pinNew: boolean,
 ): HostKeyVerifier {
   const pins = createPins();
+  const listedFor = (host: string, port: number): KnownHostEntry[] =>
+    known.filter((entry) => entry.marker === 'none' && entryMatches(entry, host, port));
   const refusal = (target: HostKeyTarget, key: Buffer): string | undefined => {
     const { host, port } = target;
     const name = lookupName(host, port);
@@ -143,7 +184,7 @@ function listVerifier(
     if (entries.some((entry) => entry.marker === 'revoked' && entry.key.equals(key))) {
       return `host key ${shown} of ${name} is marked @revoked in ssh-known-hosts`;
     }
-    const listed = entries.filter((entry) => entry.marker === 'none');
+    const listed = listedFor(host, port);
     if (listed.length > 0) {
       if (listed.some((entry) => entry.key.equals(key))) return undefined;
       return `host key ${shown} of ${name} does not match the ${listed.length} key(s) ssh-known-hosts lists for it`;
@@ -167,6 +208,13 @@ function listVerifier(
       return true;
     },
     notice: () => undefined,
+    keyTypes(target) {
+      const listed = listedFor(target.host, target.port);
+      if (listed.length > 0) return [...new Set(listed.map((entry) => entry.keyType))];
+      const pinned = pinNew ? pins.get(target) : undefined;
+      const type = pinned ? blobKeyType(pinned) : undefined;
+      return type ? [type] : undefined;
+    },
   };
 }
 

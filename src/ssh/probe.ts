@@ -47,11 +47,12 @@ export interface WaitForSshOptions {
 
 /**
  * Waits until sshd answers on host:port, probing about every `intervalMs`, so the deploy starts
- * within a second of sshd coming up. Rejects after `timeoutMs` naming the last error, at once when
- * the host key is refused (waiting cannot change a key), or with the signal's reason as soon as the
- * run is aborted.
+ * within a second of sshd coming up. Resolves with the host key the instance proved it holds (with
+ * `hostKeys`; undefined without), so setup can hand it to the user's own deploy tool. Rejects after
+ * `timeoutMs` naming the last error, at once when the host key is refused (waiting cannot change a
+ * key), or with the signal's reason as soon as the run is aborted.
  */
-export async function waitForSsh(options: WaitForSshOptions): Promise<void> {
+export async function waitForSsh(options: WaitForSshOptions): Promise<Buffer | undefined> {
   const { host, port, clock, signal, log } = options;
   const intervalMs = options.intervalMs ?? 1_000;
   const start = clock.now();
@@ -78,7 +79,7 @@ export async function waitForSsh(options: WaitForSshOptions): Promise<void> {
         const notice = options.hostKeys.notice?.();
         if (notice) log.warning(notice);
       }
-      return;
+      return result.key;
     }
     // A last attempt cut short by the deadline says less than the full attempts before it
     // (a timeout after 3 ms is not news when every attempt so far was refused).
@@ -220,10 +221,13 @@ export function exchangeKeys(options: {
     });
     client.on('error', (error: Error) => finish(failed(`SSH key exchange: ${error.message}`)));
     client.on('close', () => finish(failed('connection closed during the SSH key exchange')));
+    const serverHostKey = check.algorithms();
     client.connect({
       host: target.host,
       port: target.port,
       username: ProbeUser,
+      // Ask for the key type known_hosts lists, so a server with several keys shows that one.
+      ...(serverHostKey ? { algorithms: { serverHostKey } } : {}),
       hostVerifier: (key: Buffer) => check.hostVerifier(key),
       // Our own timer bounds the attempt; ssh2's must not fire first with a vaguer message.
       readyTimeout: timeoutMs + 5_000,

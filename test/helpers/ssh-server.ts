@@ -28,12 +28,14 @@ export async function startInProcessSshServer(options: { port?: number } = {}): 
   await fs.mkdir(home);
   const user = userInfo().username;
   const hostKey = generateKey('test-host');
+  // A second host key of another type, as sshd (and a stock AMI) offers.
+  const ecdsaHostKey = utils.generateKeyPairSync('ecdsa', { bits: 256 });
   const clientKey = generateKey('test-client');
   const allowed = parsed(clientKey.public);
   const connections = new Set<Connection>();
   const children = new Set<ChildProcess>();
 
-  const server = new Server({ hostKeys: [hostKey.private] }, (client) => {
+  const server = new Server({ hostKeys: [hostKey.private, ecdsaHostKey.private] }, (client) => {
     connections.add(client);
     client.on('close', () => connections.delete(client));
     client.on('error', () => undefined);
@@ -77,6 +79,7 @@ export async function startInProcessSshServer(options: { port?: number } = {}): 
     publicKey: clientKey.public.trim(),
     hostPublicKey: hostKey.public.trim(),
     knownHostsLine: `[127.0.0.1]:${port} ${hostType} ${hostBlob}`,
+    ecdsaHostPublicKey: ecdsaHostKey.public.trim().split(/\s+/).slice(0, 2).join(' '),
     dir,
     stop: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

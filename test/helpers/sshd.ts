@@ -1,6 +1,7 @@
 /**
  * A real OpenSSH sshd on 127.0.0.1 for end-to-end tests, the benchmark and the demo: fresh host
- * key, fresh client key authorized for the current user, everything in one temp dir.
+ * keys (ed25519 and ECDSA, so a client is offered both, as on a stock AMI), fresh client key
+ * authorized for the current user, everything in one temp dir.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -27,6 +28,8 @@ export interface TestSshServer {
   hostPublicKey: string;
   /** `[127.0.0.1]:port ssh-ed25519 AAAA…`, for strict host key checking. */
   knownHostsLine: string;
+  /** `ecdsa-sha2-nistp256 AAAA…` line of the server's second host key. */
+  ecdsaHostPublicKey: string;
   /** Temp dir of the server; removed by stop(). */
   dir: string;
   stop(): Promise<void>;
@@ -51,8 +54,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function keygen(file: string, comment: string): Promise<void> {
-  await run('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+async function keygen(file: string, comment: string, type: 'ed25519' | 'ecdsa' = 'ed25519'): Promise<void> {
+  const size = type === 'ecdsa' ? ['-b', '256'] : [];
+  await run('/usr/bin/ssh-keygen', ['-q', '-t', type, ...size, '-N', '', '-C', comment, '-f', file]);
 }
 
 /**
@@ -68,9 +72,11 @@ export async function startSshd(
     // sshd refuses to start without its privilege separation directory.
     await mkdir('/run/sshd', { recursive: true, mode: 0o755 }).catch(() => undefined);
     await keygen(path.join(dir, 'host_ed25519'), 'test-host');
+    await keygen(path.join(dir, 'host_ecdsa'), 'test-host', 'ecdsa');
     await keygen(path.join(dir, 'client_ed25519'), 'test-client');
     const publicKey = (await readFile(path.join(dir, 'client_ed25519.pub'), 'utf8')).trim();
     const hostPublicKey = (await readFile(path.join(dir, 'host_ed25519.pub'), 'utf8')).trim();
+    const ecdsaHostPublicKey = withoutComment(await readFile(path.join(dir, 'host_ecdsa.pub'), 'utf8'));
     const privateKey = await readFile(path.join(dir, 'client_ed25519'), 'utf8');
     await writeFile(path.join(dir, 'authorized_keys'), `${publicKey}\n`, { mode: 0o600 });
 
@@ -88,6 +94,7 @@ export async function startSshd(
           publicKey,
           hostPublicKey,
           knownHostsLine: `[127.0.0.1]:${port} ${hostType} ${hostKey}`,
+          ecdsaHostPublicKey,
           dir,
           stop: async () => {
             await stopChild(child);
@@ -120,6 +127,7 @@ async function launch(options: {
       `Port ${port}`,
       'ListenAddress 127.0.0.1',
       `HostKey ${path.join(dir, 'host_ed25519')}`,
+      `HostKey ${path.join(dir, 'host_ecdsa')}`,
       `PidFile ${path.join(dir, 'sshd.pid')}`,
       `AuthorizedKeysFile ${path.join(dir, 'authorized_keys')}`,
       'PermitRootLogin prohibit-password',
@@ -155,6 +163,11 @@ async function launch(options: {
   }
   await stopChild(child);
   throw new Error(`sshd on port ${port} did not answer within 10 s: ${stderr.trim()}`);
+}
+
+/** `type base64` of a .pub file, without its comment. */
+function withoutComment(pub: string): string {
+  return pub.trim().split(/\s+/).slice(0, 2).join(' ');
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

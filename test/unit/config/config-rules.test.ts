@@ -87,7 +87,7 @@ describe('readConfig: rules between inputs', () => {
     });
     expect(lines).toEqual([
       'Input "ssh-known-hosts" (line 3) must be a known_hosts line "host[,host2] key-type base64-key", got "just-a-host".',
-      `Input "ssh-known-hosts" (line 4) must be a known_hosts line with no marker, @revoked or @cert-authority (not @trusted), got "@trusted * ${HOST_KEY}".`,
+      `Input "ssh-known-hosts" (line 4) must be a known_hosts line with no marker or @revoked (not @trusted), got "@trusted * ${HOST_KEY}".`,
       `Input "ssh-known-hosts" (line 5) must be a known_hosts line whose key is of the type it names (the key is ssh-ed25519, not of type ssh-rsa), got "192.0.2.6 ssh-rsa ${key}".`,
     ]);
     // Whatever the mode: a bad line is a bad input, and "off" today may be "strict" tomorrow.

@@ -144,13 +144,20 @@ function world(config: Config, options: WorldOptions = {}) {
       })),
     }));
   const transport: SshTransport = {
-    waitForSsh: vi.fn(async () => undefined),
+    waitForSsh: vi.fn(async () => ProvenKey),
     deployOverSsh: vi.fn(async () => undefined),
   };
   return { ctx, ec2, asg, instances, transport };
 }
 
 const hostKeys: HostKeyVerifier = { verify: () => true, describe: () => 'test' };
+/** The host key blob every probe in this world proves. */
+const ProvenKey = Buffer.concat([
+  Buffer.from([0, 0, 0, 11]),
+  Buffer.from('ssh-ed25519'),
+  Buffer.alloc(36, 1),
+]);
+const hostKeyAt = (address: string): string => `${address} ssh-ed25519 ${ProvenKey.toString('base64')}`;
 
 async function run(mode: PipelineMode, options: WorldOptions = {}, config = testConfig()) {
   const w = world(config, options);
@@ -312,9 +319,26 @@ describe('runPipelines setup and finalize', () => {
     expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
     expect(transport.deployOverSsh).not.toHaveBeenCalled();
     expect(ctx.registry.pending()).toEqual(['i-1', 'i-2']);
+    // Each instance's probe ran with the run's host key policy, and the key it proved is handed on.
+    expect(vi.mocked(transport.waitForSsh).mock.calls.map((c) => c[0].hostKeys)).toEqual([
+      hostKeys,
+      hostKeys,
+    ]);
     expect(JSON.parse(report.outputs().instances)).toEqual([
-      { instanceId: 'i-1', address: '127.0.0.1', sourceImageId: 'ami-a', groups: ['web', 'api'] },
-      { instanceId: 'i-2', address: '127.0.0.2', sourceImageId: 'ami-b', groups: ['worker'] },
+      {
+        instanceId: 'i-1',
+        address: '127.0.0.1',
+        sourceImageId: 'ami-a',
+        groups: ['web', 'api'],
+        hostKey: hostKeyAt('127.0.0.1'),
+      },
+      {
+        instanceId: 'i-2',
+        address: '127.0.0.2',
+        sourceImageId: 'ami-b',
+        groups: ['worker'],
+        hostKey: hostKeyAt('127.0.0.2'),
+      },
     ]);
   });
 

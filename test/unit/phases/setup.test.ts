@@ -7,7 +7,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it, vi } from 'vitest';
 import { State } from '../../../src/lib/constants.js';
-import type { waitForSsh } from '../../../src/ssh/index.js';
+import type { HostKeyVerifier, waitForSsh } from '../../../src/ssh/index.js';
 import { setupInstance } from '../../../src/phases/setup.js';
 import { testConfig, testContext, plannedGroup, plannedImage } from '../../helpers/fakes.js';
 
@@ -82,6 +82,17 @@ describe('setupInstance', () => {
     );
     // setup keeps the instance: it is still registered for the post step.
     expect(ctx.saved.get(State.TemporaryInstances)).toBe('["i-1"]');
+  });
+
+  it('checks the host key with the run policy and hands on the key the probe proved', async () => {
+    const { ctx, ec2 } = setup();
+    ec2.on(DescribeInstancesCommand).resolves(described('running'));
+    const key = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.alloc(36, 7)]);
+    const hostKeys: HostKeyVerifier = { verify: () => true, describe: () => 'test' };
+    const waitForSsh = vi.fn<WaitForSsh>().mockResolvedValue(key);
+    const instance = await setupInstance({ image, waitForSsh, hostKeys }, ctx, ctx.rt.log);
+    expect(waitForSsh).toHaveBeenCalledWith(expect.objectContaining({ hostKeys, instanceId: 'i-1' }));
+    expect(instance.hostKey).toBe(`127.0.0.5 ssh-ed25519 ${key.toString('base64')}`);
   });
 
   it('registers the instance for termination before waiting for it', async () => {

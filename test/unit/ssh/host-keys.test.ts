@@ -47,19 +47,31 @@ const HashedLines = [
 ];
 
 describe('parseKnownHosts', () => {
-  it('reads host patterns, key type and key blob, skipping comments, blanks and CA lines', () => {
+  it('reads host patterns, key type and key blob, skipping comments and blanks', () => {
     const key = blob();
     const entries = parseKnownHosts([
       '# a comment',
       '',
       `${line('web1,192.0.2.5', key)} a trailing comment`,
-      `@cert-authority *.example.com ssh-ed25519 ${blob().toString('base64')}`,
       `@revoked * ssh-ed25519 ${key.toString('base64')}`,
     ]);
     expect(entries).toHaveLength(2);
     expect(entries[0]).toMatchObject({ marker: 'none', hosts: 'web1,192.0.2.5', keyType: 'ssh-ed25519' });
     expect(entries[0]?.key.equals(key)).toBe(true);
     expect(entries[1]).toMatchObject({ marker: 'revoked', hosts: '*' });
+  });
+
+  it('refuses @cert-authority lines, naming the line: a CA line would silently match no host key', () => {
+    const ca = `@cert-authority *.example.com ssh-ed25519 ${blob().toString('base64')}`;
+    expect(() => parseKnownHosts([line('a', blob()), '# CA', ca])).toThrow(
+      /known_hosts line 3 .*@cert-authority is not supported/,
+    );
+    try {
+      parseKnownHosts([ca]);
+      expect.unreachable();
+    } catch (error) {
+      expect((error as KnownHostsError).expected).toMatch(/@cert-authority lines are not supported/);
+    }
   });
 
   it('accepts several lines in one string (a multi-line input)', () => {

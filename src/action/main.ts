@@ -5,6 +5,7 @@
  */
 import * as core from '@actions/core';
 import { createClients as createSdkClients, type AwsClients, type Runtime } from '../aws/clients.js';
+import { credentialsExpiration, expirationWarning } from '../aws/credentials.js';
 import { terminateInstances } from '../aws/instances.js';
 import { runCleanup } from '../cleanup/index.js';
 import { runCommand, type CommandContext, type CommandDeps } from '../commands/index.js';
@@ -66,6 +67,8 @@ export async function run(overrides: Partial<MainDeps> = {}): Promise<void> {
   const region = await resolveRegion(clients);
   deps.saveState(State.Region, region);
   deps.saveState(State.KeepInstances, String(config.keepInstances));
+  const expiring = expirationWarning(config, await credentialsExpiration(clients.ec2), deps.clock.now());
+  if (expiring) rt.log.warning(expiring);
   const ctx: CommandContext = {
     config,
     rt,

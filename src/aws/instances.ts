@@ -74,6 +74,10 @@ export async function launchInstance(ec2: EC2Client, options: LaunchOptions): Pr
         LaunchTemplate: { LaunchTemplateId: options.launchTemplateId, Version: String(options.version) },
         MinCount: 1,
         MaxCount: 1,
+        // A template may turn on termination or stop protection for the group's instances; the
+        // temporary instance must still be stoppable for the image and terminable afterwards.
+        DisableApiTermination: false,
+        DisableApiStop: false,
         ...(options.subnetId ? { SubnetId: options.subnetId } : {}),
         ...(options.clientToken ? { ClientToken: options.clientToken } : {}),
         TagSpecifications: [

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import * as core from '@actions/core';
 import { parseFields, quote, type Values } from './fields.js';
 import { Inputs } from '../lib/constants.js';
@@ -68,6 +68,20 @@ function runContext(env: NodeJS.ProcessEnv, problems: string[]): RunContext {
 const defaultPathExists = (path: string, kind: 'file' | 'any'): boolean =>
   existsSync(path) && (kind === 'any' || statSync(path).isFile());
 
+/**
+ * Why a local path may not be uploaded, if it may not: everything uploaded is baked into the AMI,
+ * so it must come from the workspace, and never from `.git`, whose config can hold the checkout's
+ * token. Symbolic links are checked when the files are listed (ssh/local-files.ts).
+ */
+function outsideWorkspace(input: string, given: string, workspace: string): string | undefined {
+  const inside = relative(resolve(workspace), resolve(workspace, given));
+  if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside))
+    return `Input "${input}" must name paths inside the workspace ${workspace}, got ${quote(given)} (${resolve(workspace, given)}).`;
+  if (inside.split(sep).includes('.git'))
+    return `Input "${input}" must not name paths in .git (its config can hold the checkout's token), got ${quote(given)}.`;
+  return undefined;
+}
+
 /** Checks between inputs; each runs only when the inputs it reads parsed, so messages never cascade. */
 function crossChecks(
   v: Partial<Values>,
@@ -118,12 +132,18 @@ function crossChecks(
           'Input "ssh-private-key" must be set for command "deploy" with an "upload" or a "deploy-script", got "".',
         );
     }
-    for (const path of upload)
-      if (!ctx.pathExists(resolve(ctx.workspace, path), 'any'))
+    for (const path of upload) {
+      const outside = outsideWorkspace('upload', path, ctx.workspace);
+      if (outside) problems.push(outside);
+      else if (!ctx.pathExists(resolve(ctx.workspace, path), 'any'))
         problems.push(
           `Input "upload" must list existing files or directories (relative to ${ctx.workspace}), got ${quote(path)}.`,
         );
-    if (script !== '' && !ctx.pathExists(resolve(ctx.workspace, script), 'file'))
+    }
+    const scriptOutside =
+      script === '' ? undefined : outsideWorkspace('deploy-script', script, ctx.workspace);
+    if (scriptOutside) problems.push(scriptOutside);
+    else if (script !== '' && !ctx.pathExists(resolve(ctx.workspace, script), 'file'))
       problems.push(
         `Input "deploy-script" must be an existing file (relative to ${ctx.workspace}), got ${quote(script)}.`,
       );

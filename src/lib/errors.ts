@@ -6,9 +6,9 @@
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) {
     const code = isServiceError(error) ? awsErrorCode(error) : undefined;
-    return code && code !== 'Error' && !error.message.includes(code)
-      ? `${code}: ${error.message}`
-      : error.message;
+    const message =
+      code && code !== 'Error' && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+    return code && ExpiredTokenCodes.has(code) ? `${message} ${ExpiredTokenHint}` : message;
   }
   if (typeof error === 'string') return error;
   try {
@@ -17,6 +17,20 @@ export function errorMessage(error: unknown): string {
     return String(error);
   }
 }
+
+/**
+ * The codes AWS answers with once the session's credentials have expired. The session cannot be
+ * renewed during the step, so the fix is a longer one: the hint says which setting that is.
+ */
+export const ExpiredTokenCodes: ReadonlySet<string> = new Set([
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'RequestExpired',
+]);
+
+export const ExpiredTokenHint =
+  '(The AWS credentials expired during the run: raise "role-duration-seconds" of the reusable workflow ' +
+  "or of aws-actions/configure-aws-credentials to cover the whole run, within the IAM role's MaxSessionDuration.)";
 
 /** Wraps an error with what was being attempted, keeping the original as `cause`. */
 export function wrapError(doing: string, error: unknown): Error {

@@ -94,7 +94,10 @@ export async function deployOverSsh(options: DeployOverSshOptions): Promise<void
     connection?.on('close', () => stop.abort(new Error(`SSH connection to ${where} closed unexpectedly`)));
 
     if (items.length > 0) log.info(`uploading ${items.length} path(s) to ${where}:${uploadDir}`);
-    const count = await until(uploadAll({ ssh, root: uploadDir, items, token }), stop.signal);
+    const count = await until(
+      uploadAll({ ssh, root: uploadDir, items, token, workspace: options.workspace }),
+      stop.signal,
+    );
     if (items.length > 0) log.info(`uploaded ${count} file(s)`);
     if (invocation) {
       log.info(`running ${scriptName} on ${where} in ${uploadDir}`);

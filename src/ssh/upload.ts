@@ -7,28 +7,16 @@
  * as every simulated instance does): directories come from an idempotent `mkdir -p`, and each file
  * is written under a name of this deploy's own, then renamed into place.
  */
-import { readdir, realpath, stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { NodeSSH } from 'node-ssh';
 import pLimit from 'p-limit';
 import { errorMessage } from '../lib/errors.js';
 import { mkdirCommands, moveCommands, removeCommands, temporaryName } from './command.js';
+import { listUploads, type FileTransfer, type UploadItem } from './local-files.js';
+
+export type { UploadItem } from './local-files.js';
 
 /** Parallel SFTP writes per connection: enough to hide latency, few enough not to hog the instance. */
 const UploadConcurrency = 4;
-
-/** One local path and where it goes; a directory's contents land under `remote`. */
-export interface UploadItem {
-  readonly local: string;
-  readonly remote: string;
-  readonly directory: boolean;
-}
-
-interface FileTransfer {
-  local: string;
-  remote: string;
-  mode: number;
-}
 
 /**
  * Creates `root` and uploads every item below it; resolves with the number of files sent, rejects
@@ -39,18 +27,13 @@ export async function uploadAll(options: {
   root: string;
   items: readonly UploadItem[];
   token: string;
+  /** Every local path must resolve inside it (see listUploads). */
+  workspace: string;
 }): Promise<number> {
-  const { ssh, items } = options;
-  const directories: string[] = [options.root];
-  const files: FileTransfer[] = [];
-  for (const item of items) {
-    if (item.directory) {
-      directories.push(item.remote);
-      await walk({ local: item.local, remote: item.remote, directories, files, seen: new Set() });
-    } else {
-      files.push({ local: item.local, remote: item.remote, mode: (await stat(item.local)).mode & 0o777 });
-    }
-  }
+  const { ssh } = options;
+  const listing = await listUploads(options.items, options.workspace);
+  const directories = [options.root, ...listing.directories];
+  const files = listing.files;
   for (const command of mkdirCommands(directories)) await execChecked(ssh, command);
   if (files.length === 0) return 0;
 
@@ -97,34 +80,5 @@ async function putAll(ssh: NodeSSH, files: readonly (FileTransfer & { temporary:
     );
   } finally {
     sftp.end();
-  }
-}
-
-async function walk(options: {
-  local: string;
-  remote: string;
-  directories: string[];
-  files: FileTransfer[];
-  /** Real paths of directories already listed, so a symlink loop cannot recurse forever. */
-  seen: Set<string>;
-}): Promise<void> {
-  const real = await realpath(options.local);
-  if (options.seen.has(real)) return;
-  options.seen.add(real);
-  const entries = await readdir(options.local);
-  entries.sort();
-  for (const name of entries) {
-    if (name === '.git') continue;
-    const local = path.join(options.local, name);
-    const remote = path.posix.join(options.remote, name);
-    // stat follows symlinks: a linked file is uploaded as its content; a dangling link is skipped.
-    const info = await stat(local).catch(() => undefined);
-    if (!info) continue;
-    if (info.isDirectory()) {
-      options.directories.push(remote);
-      await walk({ ...options, local, remote });
-    } else if (info.isFile()) {
-      options.files.push({ local, remote, mode: info.mode & 0o777 });
-    }
   }
 }

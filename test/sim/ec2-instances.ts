@@ -50,19 +50,24 @@ const runInstances = op((input: RunInstancesRequest, world: World): Reservation 
     : [];
   const tags = mergeTags(tagsFor(ltSpecs, 'instance'), tagsFor(input.TagSpecifications, 'instance'), ltTags);
   const reservationId = world.state.id('r');
+  // The request's value wins over the template's, as for every other launch parameter.
+  const protection = {
+    termination: input.DisableApiTermination ?? data?.DisableApiTermination ?? false,
+    stop: input.DisableApiStop ?? data?.DisableApiStop ?? false,
+  };
   const records: InstanceRecord[] = [];
   for (let i = 0; i < max; i++) {
-    records.push(
-      launchInstance(world, {
-        imageId,
-        reservationId,
-        instanceType: input.InstanceType ?? data?.InstanceType,
-        subnetId,
-        keyName: input.KeyName ?? data?.KeyName,
-        tags,
-        launchIndex: i,
-      }),
-    );
+    const record = launchInstance(world, {
+      imageId,
+      reservationId,
+      instanceType: input.InstanceType ?? data?.InstanceType,
+      subnetId,
+      keyName: input.KeyName ?? data?.KeyName,
+      tags,
+      launchIndex: i,
+    });
+    record.protection = protection;
+    records.push(record);
   }
   return {
     ReservationId: reservationId,
@@ -133,14 +138,37 @@ const describeInstances = op((input: DescribeInstancesRequest, world: World): De
   return { Reservations: [...reservations.values()], NextToken: next };
 });
 
+/**
+ * Refuses the whole request when one instance is protected, as AWS does: stop protection blocks
+ * stopping and terminating, termination protection blocks terminating. Auto Scaling ignores both,
+ * so only these API calls check.
+ */
+function checkProtection(records: readonly InstanceRecord[], action: 'stop' | 'terminate'): void {
+  for (const r of records) {
+    const attribute = r.protection?.stop
+      ? 'disableApiStop'
+      : action === 'terminate' && r.protection?.termination
+        ? 'disableApiTermination'
+        : undefined;
+    if (attribute)
+      throw new SimError(
+        'OperationNotPermitted',
+        `The instance '${r.instance.InstanceId}' may not be ${action === 'stop' ? 'stopped' : 'terminated'}. Modify its '${attribute}' instance attribute and try again.`,
+      );
+  }
+}
+
 function stateChanges(
   world: World,
   ids: string[] | undefined,
   act: (world: World, r: InstanceRecord) => void,
+  protectedFrom?: 'stop' | 'terminate',
 ): InstanceStateChange[] {
   if (!ids?.length)
     throw new SimError('MissingParameter', 'The request must contain the parameter InstanceId');
-  return recordsById(world, ids).map((r) => {
+  const records = recordsById(world, ids);
+  if (protectedFrom) checkProtection(records, protectedFrom);
+  return records.map((r) => {
     const previous = { ...r.instance.State };
     act(world, r);
     return {
@@ -199,13 +227,13 @@ export const instanceHandlers: Record<string, Handler> = {
   RunInstances: runInstances,
   DescribeInstances: describeInstances,
   StopInstances: op((i: StopInstancesRequest, w: World) => ({
-    StoppingInstances: stateChanges(w, i.InstanceIds, stopInstance),
+    StoppingInstances: stateChanges(w, i.InstanceIds, stopInstance, 'stop'),
   })),
   StartInstances: op((i: StartInstancesRequest, w: World) => ({
     StartingInstances: stateChanges(w, i.InstanceIds, startInstance),
   })),
   TerminateInstances: op((i: TerminateInstancesRequest, w: World) => ({
-    TerminatingInstances: stateChanges(w, i.InstanceIds, terminateInstance),
+    TerminatingInstances: stateChanges(w, i.InstanceIds, terminateInstance, 'terminate'),
   })),
   CreateTags: createTags,
   DeleteTags: deleteTags,

@@ -17,6 +17,8 @@ export interface InstanceRecord {
   volumes: { device: string; sizeGiB: number; volumeId: string }[];
   /** Cancels the pending state transition, if any. */
   cancelTransition?: () => void;
+  /** The DisableApiTermination and DisableApiStop attributes it was launched with. */
+  protection?: { termination: boolean; stop: boolean };
 }
 
 export interface TemplateRecord {

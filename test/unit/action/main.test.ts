@@ -47,6 +47,29 @@ function deps(config: Config, overrides: Partial<MainDeps> = {}) {
 const emptyCleanup: CleanupReport = { deleted: [], kept: [], failures: [] };
 
 describe('main.run', () => {
+  it('warns at the start when the credentials expire before the longest the run may take', async () => {
+    const config = testConfig({ command: 'refresh' });
+    const clock = fakeClock();
+    const expiring = {
+      accessKeyId: 'a',
+      secretAccessKey: 'b',
+      expiration: new Date(clock.now() + 600_000),
+    };
+    const clients = {
+      ec2: new EC2Client({ region: 'eu-west-1', credentials: async () => expiring }),
+      autoScaling: new AutoScalingClient({ region: 'eu-west-1', credentials: async () => expiring }),
+    };
+    const { all, log } = deps(config, { clock, createClients: () => clients });
+    const asg = mockClient(clients.autoScaling);
+    asg.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
+    await run(all).catch(() => undefined);
+    const warnings = log.lines.filter((line) => line.startsWith('warning '));
+    expect(warnings[0]).toMatch(
+      /^warning The AWS credentials expire at .*, in 600 s, .*"role-duration-seconds".* at least 3600,/,
+    );
+    asg.restore();
+  });
+
   it('refresh: refreshes every group with its current template and no rollback', async () => {
     const { all, asg, outputs, state, summary } = deps(testConfig({ command: 'refresh' }));
     asg.on(StartInstanceRefreshCommand).callsFake((input: { AutoScalingGroupName: string }) => ({

@@ -1,6 +1,6 @@
 import { EC2ServiceException } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
-import { errorMessage, wrapError } from '../../../src/lib/errors.js';
+import { errorMessage, ExpiredTokenHint, wrapError } from '../../../src/lib/errors.js';
 
 /** An error as the SDK builds it from an AWS error response. */
 const awsError = (name: string, message: string): Error =>
@@ -21,6 +21,28 @@ describe('errorMessage', () => {
     expect(
       errorMessage(awsError('InvalidAMIID.NotFound', "The image id '[ami-1]' (InvalidAMIID.NotFound)")),
     ).toBe("The image id '[ami-1]' (InvalidAMIID.NotFound)");
+  });
+
+  it.each(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired'])(
+    'maps %s to a message naming role-duration-seconds, once however deep it is wrapped',
+    (code) => {
+      const message = errorMessage(
+        wrapError(
+          'Could not describe the groups',
+          awsError(code, 'The security token included in the request is expired'),
+        ),
+      );
+      expect(message).toBe(
+        `Could not describe the groups: ${code}: The security token included in the request is expired ${ExpiredTokenHint}`,
+      );
+      expect(message).toContain('"role-duration-seconds"');
+      expect(message.split('role-duration-seconds')).toHaveLength(2);
+    },
+  );
+
+  it('adds no hint to other errors, nor to a plain error that only mentions a code', () => {
+    expect(errorMessage(awsError('Throttling', 'Rate exceeded'))).toBe('Throttling: Rate exceeded');
+    expect(errorMessage(new Error('ExpiredToken seen earlier'))).toBe('ExpiredToken seen earlier');
   });
 
   it('leaves errors that are not from AWS as they are', () => {

@@ -11,11 +11,14 @@ import {
   type EC2Client,
   type Filter,
   type Instance,
+  type InstanceNetworkInterfaceSpecification,
+  type _InstanceType as InstanceType,
+  type LaunchTemplateInstanceNetworkInterfaceSpecification,
   type Tag as Ec2Tag,
 } from '@aws-sdk/client-ec2';
 import pLimit from 'p-limit';
 import { awsErrorCode, errorMessage, wrapError } from '../lib/errors.js';
-import type { Logger } from '../lib/runtime.js';
+import type { Clock, Logger } from '../lib/runtime.js';
 import { chunk, FilterValuesPerCall, LiveStates } from './batch.js';
 
 /** TerminateInstances takes at most 1000 ids per call. */
@@ -50,8 +53,12 @@ export async function describeInstances(
 export interface LaunchOptions {
   readonly launchTemplateId: string;
   readonly version: number;
-  /** Only when the template has no network interfaces of its own. */
+  /** The subnet: on the primary interface when the template has interfaces, else on the instance. */
   readonly subnetId: string | undefined;
+  /** Only when the template names none (RunInstances would launch m1.small). */
+  readonly instanceType?: string | undefined;
+  /** The template's interfaces, sent again so that the subnet can go on the primary one. */
+  readonly networkInterfaces?: readonly LaunchTemplateInstanceNetworkInterfaceSpecification[] | undefined;
   /** Put on the instance and its volumes. */
   readonly tags: readonly Ec2Tag[];
   /**
@@ -78,7 +85,8 @@ export async function launchInstance(ec2: EC2Client, options: LaunchOptions): Pr
         // temporary instance must still be stoppable for the image and terminable afterwards.
         DisableApiTermination: false,
         DisableApiStop: false,
-        ...(options.subnetId ? { SubnetId: options.subnetId } : {}),
+        ...placement(options),
+        ...(options.instanceType ? { InstanceType: options.instanceType as InstanceType } : {}),
         ...(options.clientToken ? { ClientToken: options.clientToken } : {}),
         TagSpecifications: [
           { ResourceType: 'instance', Tags: tags },
@@ -95,6 +103,51 @@ export async function launchInstance(ec2: EC2Client, options: LaunchOptions): Pr
       error,
     );
   }
+}
+
+/**
+ * Where the instance goes. AWS refuses interfaces beside an instance-level subnet
+ * (InvalidParameterCombination), and interfaces in the request replace the template's; so with a
+ * template of interfaces the subnet goes on the primary interface of a copy of the template's
+ * interfaces, which keeps their security groups, public address and the rest.
+ */
+function placement(options: LaunchOptions): {
+  SubnetId?: string;
+  NetworkInterfaces?: InstanceNetworkInterfaceSpecification[];
+} {
+  const interfaces = options.networkInterfaces ?? [];
+  if (!options.subnetId) return {};
+  if (interfaces.length === 0) return { SubnetId: options.subnetId };
+  return {
+    NetworkInterfaces: interfaces.map((spec) => ({
+      ...interfaceRequest(spec),
+      ...((spec.DeviceIndex ?? 0) === 0 && (spec.NetworkCardIndex ?? 0) === 0
+        ? { SubnetId: options.subnetId }
+        : {}),
+    })),
+  };
+}
+
+/** A template's interface as RunInstances takes it (the two shapes differ in a few fields). */
+function interfaceRequest(
+  spec: LaunchTemplateInstanceNetworkInterfaceSpecification,
+): InstanceNetworkInterfaceSpecification {
+  const {
+    Ipv4Prefixes,
+    Ipv6Prefixes,
+    Ipv6Addresses,
+    EnaSrdSpecification,
+    ConnectionTrackingSpecification,
+    ...same
+  } = spec;
+  return {
+    ...same,
+    ...(Ipv6Addresses ? { Ipv6Addresses: Ipv6Addresses.map((a) => ({ Ipv6Address: a.Ipv6Address })) } : {}),
+    ...(Ipv4Prefixes ? { Ipv4Prefixes: Ipv4Prefixes.map((p) => ({ Ipv4Prefix: p.Ipv4Prefix })) } : {}),
+    ...(Ipv6Prefixes ? { Ipv6Prefixes: Ipv6Prefixes.map((p) => ({ Ipv6Prefix: p.Ipv6Prefix })) } : {}),
+    ...(ConnectionTrackingSpecification ? { ConnectionTrackingSpecification } : {}),
+    ...(EnaSrdSpecification ? { EnaSrdSpecification } : {}),
+  };
 }
 
 /** States in which an instance may still cost money: one shutting down needs no second terminate. */
@@ -195,6 +248,45 @@ export async function terminateInstances(ec2: EC2Client, ids: readonly string[],
   for (const result of await terminateEach(ec2, ids)) {
     if (result.outcome === 'gone') log.debug(`${result.id} is already gone`);
     if (result.outcome === 'failed') failures.push(`${result.id}: ${result.error}`);
+  }
+  if (failures.length > 0) throw new Error(`Could not terminate instance(s): ${failures.join('; ')}`);
+}
+
+/** How long a fresh id may stay unknown to TerminateInstances before it counts as gone. */
+export interface FreshRetry {
+  readonly clock: Clock;
+  /** The first pause; each next one doubles. */
+  readonly delayMs: number;
+  readonly attempts: number;
+}
+
+/**
+ * terminateInstances for ids this run just launched. Right after RunInstances, EC2 may not know an
+ * id yet and answers InvalidInstanceID.NotFound, which does not mean the instance is gone: it may be
+ * starting. So such an id is tried again, with a doubling pause, before it counts as gone.
+ */
+export async function terminateFresh(
+  ec2: EC2Client,
+  ids: readonly string[],
+  options: { readonly log: Logger; readonly retry: FreshRetry },
+): Promise<void> {
+  const { log, retry } = options;
+  const failures: string[] = [];
+  let pending = [...new Set(ids)];
+  for (let attempt = 0; pending.length > 0; attempt += 1) {
+    const gone: string[] = [];
+    for (const result of await terminateEach(ec2, pending)) {
+      if (result.outcome === 'gone') gone.push(result.id);
+      if (result.outcome === 'failed') failures.push(`${result.id}: ${result.error}`);
+    }
+    if (gone.length === 0) break;
+    if (attempt + 1 >= retry.attempts) {
+      log.debug(`${gone.join(', ')} still unknown to EC2 after ${retry.attempts} attempts: taken as gone`);
+      break;
+    }
+    log.debug(`${gone.join(', ')} not known to EC2 yet; terminating again shortly`);
+    await retry.clock.sleep(retry.delayMs * 2 ** attempt);
+    pending = gone;
   }
   if (failures.length > 0) throw new Error(`Could not terminate instance(s): ${failures.join('; ')}`);
 }

@@ -8,6 +8,7 @@ import type { LaunchTemplateVersion } from '@aws-sdk/client-ec2';
 import { groupTemplateSpec } from '../aws/group-update.js';
 import { resolveVersionNumber, versionPointers, type VersionRequest } from '../aws/launch-templates.js';
 import type { SetupResult, TemporaryInstance } from '../config/hand-off.js';
+import { launchSettingsOf, type LaunchSettings } from './launch-settings.js';
 
 /** How a group names its launch template version; it decides what happens after the refresh. */
 export type VersionRef = 'number' | '$Latest' | '$Default';
@@ -33,10 +34,14 @@ export interface PlannedImage {
   readonly launchTemplateId: string;
   readonly version: number;
   /**
-   * The first group's VPCZoneIdentifier subnets, in order, tried one after the other when a subnet
-   * has no capacity; empty when the template brings its own network interfaces.
+   * The launching group's VPCZoneIdentifier subnets, in order, tried one after the other when a
+   * subnet has no capacity or no longer exists; empty when the template pins an existing interface.
    */
   readonly subnetIds: readonly string[];
+  /** Set when the template names no type: what the group's MixedInstancesPolicy launches first. */
+  readonly instanceType?: string | undefined;
+  /** The template's interfaces, sent again with the subnet on the primary one. */
+  readonly networkInterfaces?: LaunchSettings['networkInterfaces'];
   readonly groups: readonly PlannedGroup[];
 }
 
@@ -117,9 +122,13 @@ export interface PlanInput {
 export function buildPlan(input: PlanInput): DeployPlan {
   const failures: GroupProblem[] = [];
   const warnings: GroupProblem[] = [];
+  /** Per image: the first group whose version can launch it, and every group it serves. */
   const images = new Map<
     string,
-    { first: LaunchTemplateVersion; firstGroup: AutoScalingGroup; groups: PlannedGroup[] }
+    {
+      launch?: { version: LaunchTemplateVersion; settings: LaunchSettings };
+      groups: { planned: PlannedGroup; problem?: string }[];
+    }
   >();
   for (const group of input.groups) {
     const name = group.AutoScalingGroupName ?? '';
@@ -169,28 +178,33 @@ export function buildPlan(input: PlanInput): DeployPlan {
       mixedInstancesPolicy: group.LaunchTemplate ? undefined : group.MixedInstancesPolicy,
       sourceImageId: imageId,
     };
-    const entry = images.get(imageId) ?? { first: resolved, firstGroup: group, groups: [] };
-    entry.groups.push(planned);
+    const entry = images.get(imageId) ?? { groups: [] };
+    const settings = launchSettingsOf(group, resolved);
+    if ('error' in settings) entry.groups.push({ planned, problem: settings.error });
+    else {
+      entry.groups.push({ planned });
+      entry.launch ??= { version: resolved, settings };
+    }
     images.set(imageId, entry);
   }
-  return {
-    images: [...images.entries()].map(([sourceImageId, { first, firstGroup, groups }]) => ({
+  const planned: PlannedImage[] = [];
+  for (const [sourceImageId, { launch, groups }] of images) {
+    // A group that cannot launch the image itself still gets it when another group can.
+    if (!launch) {
+      for (const g of groups) failures.push({ group: g.planned.name, error: g.problem ?? '' });
+      continue;
+    }
+    planned.push({
       sourceImageId,
-      launchTemplateId: first.LaunchTemplateId ?? '',
-      version: first.VersionNumber ?? 0,
-      subnetIds: (first.LaunchTemplateData?.NetworkInterfaces ?? []).length > 0 ? [] : subnetsOf(firstGroup),
-      groups,
-    })),
-    failures,
-    warnings,
-  };
-}
-
-function subnetsOf(group: AutoScalingGroup): string[] {
-  return (group.VPCZoneIdentifier ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+      launchTemplateId: launch.version.LaunchTemplateId ?? '',
+      version: launch.version.VersionNumber ?? 0,
+      subnetIds: launch.settings.subnetIds,
+      instanceType: launch.settings.instanceType,
+      networkInterfaces: launch.settings.networkInterfaces,
+      groups: groups.map((g) => g.planned),
+    });
+  }
+  return { images: planned, failures, warnings };
 }
 
 /** The plan as a table for the log, printed before anything is created. */
@@ -224,6 +238,7 @@ export function formatPlan(plan: DeployPlan): string {
   for (const image of plan.images) {
     lines.push(
       `${image.sourceImageId}: launch from ${image.launchTemplateId} version ${image.version}` +
+        (image.instanceType ? ` as ${image.instanceType}` : '') +
         (image.subnetIds.length > 0 ? ` in ${image.subnetIds.join(' or ')}` : ''),
     );
   }

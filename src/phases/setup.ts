@@ -4,7 +4,7 @@
  * runs and answers on SSH. Whatever fails after the launch terminates the instance again.
  */
 import type { Instance, Tag as Ec2Tag } from '@aws-sdk/client-ec2';
-import { launchInstance, terminateInstances } from '../aws/instances.js';
+import { launchInstance, terminateFresh } from '../aws/instances.js';
 import type { TemporaryInstance } from '../config/hand-off.js';
 import { knownHostsLine } from '../config/known-hosts.js';
 import type { SshAddress } from '../config/index.js';
@@ -58,7 +58,11 @@ export async function retireInstance(instanceId: string, ctx: PipelineContext, l
     return;
   }
   try {
-    await terminateInstances(ctx.rt.ec2, [instanceId], log);
+    // The instance may be seconds old: EC2 may not list its id yet (see terminateFresh).
+    await terminateFresh(ctx.rt.ec2, [instanceId], {
+      log,
+      retry: { clock: ctx.rt.clock, delayMs: ctx.intervals.instanceMs, attempts: FreshTerminateAttempts },
+    });
     ctx.registry.markTerminated([instanceId]);
     log.info(`Terminated temporary instance ${instanceId}`);
   } catch (error) {
@@ -66,14 +70,18 @@ export async function retireInstance(instanceId: string, ctx: PipelineContext, l
   }
 }
 
+/** Terminations of a fresh id that EC2 does not know yet: 2 + 4 + 8 + 16 s of pauses at the default interval. */
+const FreshTerminateAttempts = 5;
+
 /**
  * EC2 error codes that concern one subnet (its zone has no capacity for the type, or does not offer
- * it): the group's next subnet may well work.
+ * it; the subnet was deleted since the group was configured): the group's next subnet may well work.
  */
-const SubnetCapacityCodes: ReadonlySet<string> = new Set([
+const SubnetCodes: ReadonlySet<string> = new Set([
   'InsufficientInstanceCapacity',
   'Unsupported',
   'InvalidSubnet',
+  'InvalidSubnetID.NotFound',
 ]);
 
 /** The AWS error code of an error or of what it wraps. */
@@ -94,12 +102,15 @@ async function launchInSubnets(image: PlannedImage, ctx: PipelineContext, log: L
   const { launchToken } = ctx.registry;
   const subnets: (string | undefined)[] = image.subnetIds.length > 0 ? [...image.subnetIds] : [undefined];
   const answered = ctx.registry.launching();
+  const refused: string[] = [];
   for (const [index, subnetId] of subnets.entries()) {
     try {
       const instanceId = await launchInstance(ctx.rt.ec2, {
         launchTemplateId: image.launchTemplateId,
         version: image.version,
         subnetId,
+        instanceType: image.instanceType,
+        networkInterfaces: image.networkInterfaces,
         tags: instanceTags({
           image,
           runId: run.runId,
@@ -114,13 +125,16 @@ async function launchInSubnets(image: PlannedImage, ctx: PipelineContext, log: L
       answered();
       return instanceId;
     } catch (error) {
+      if (!subnetId || !SubnetCodes.has(codeOf(error) ?? '')) throw error;
+      refused.push(`${subnetId}: ${errorMessage(error)}`);
       const next = subnets[index + 1];
-      if (!next || !SubnetCapacityCodes.has(codeOf(error) ?? '')) throw error;
       // A refused launch created nothing: the next subnet is a fresh attempt.
-      log.warning(`${errorMessage(error)}; trying subnet ${next}`);
+      if (next) log.warning(`${errorMessage(error)}; trying subnet ${next}`);
     }
   }
-  throw new Error('no subnet to launch in'); // unreachable: the loop returns or throws
+  throw new Error(
+    `Could not launch a temporary instance in any subnet of the group (${subnets.join(', ')}): ${refused.join('; ')}`,
+  );
 }
 
 /**

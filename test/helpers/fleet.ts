@@ -52,6 +52,9 @@ export const threeGroups: Fixture = {
   ],
 };
 
+/** Simulated ms a fresh instance or image stays unseen by describes (eventual consistency). */
+export const FreshWindowMs = 2_000;
+
 /** Writes `$ASG_ROLLING_INSTANCE_ID $ASG_ROLLING_GROUPS` to deployed.log in upload-dir. */
 export const DeployScript = 'deploy.sh';
 /** Writes two lines to stderr and exits 3. */
@@ -93,8 +96,13 @@ export async function startFleet(): Promise<Fleet> {
     sshPort: gatePort,
     sshTarget: { host: '127.0.0.1', port: ssh.port },
   });
-  // Terminated instances stay listed (as on AWS for about an hour), however long a step takes here.
-  sim.setLatency({ transitions: { terminatedRetention: 1e12 } });
+  // Terminated instances stay listed (as on AWS for about an hour), however long a step takes here;
+  // fresh instances and images stay unseen by describes a little while, as EC2's eventual
+  // consistency makes them.
+  sim.setLatency({
+    transitions: { terminatedRetention: 1e12 },
+    consistency: { instances: FreshWindowMs, images: FreshWindowMs },
+  });
   const workspace = await mkdtemp(path.join(tmpdir(), 'asg-rolling-fleet-'));
   await mkdir(path.join(workspace, 'build'));
   await writeFile(path.join(workspace, 'build', 'app.txt'), 'v2\n');

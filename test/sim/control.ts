@@ -3,7 +3,7 @@
 import type { Fault } from './faults.js';
 import type { Fixture } from './fixtures.js';
 import type { Simulator } from './index.js';
-import type { Transitions } from './latency.js';
+import type { Consistency, Transitions } from './latency.js';
 import type { ThrottleOptions } from './throttle.js';
 
 type Reply = { status: number; body: unknown };
@@ -70,6 +70,7 @@ export async function control(sim: Simulator, method: string, url: URL, text: st
       const b = body as {
         api?: Record<string, number>;
         transitions?: Partial<Transitions>;
+        consistency?: Partial<Consistency>;
         timeScale?: number;
       };
       sim.setLatency(b);
@@ -78,6 +79,7 @@ export async function control(sim: Simulator, method: string, url: URL, text: st
         body: {
           api: sim.world.latency.api,
           transitions: sim.world.latency.transitions,
+          consistency: sim.world.latency.consistency,
           timeScale: sim.world.clock.timeScale,
         },
       };

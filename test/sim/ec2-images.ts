@@ -69,11 +69,16 @@ const snapshotFilters: FilterSpec<Snapshot> = {
   invalid: (name) => invalidParam(`The filter '${name}' is invalid`),
 };
 
+/** Images a describe can see: one CreateImage just made stays hidden for the consistency window. */
+const visibleImage = (world: World, image: Image): boolean =>
+  world.visible(world.state.imagesVisibleAt.get(image.ImageId ?? ''));
+
 export function getImage(world: World, id: string): Image {
   if (!/^ami-[0-9a-f]{8,17}$/.test(id))
     throw new SimError('InvalidAMIID.Malformed', `Invalid id: "${id}" (expecting "ami-...")`);
   const image = world.state.images.get(id);
-  if (!image) throw new SimError('InvalidAMIID.NotFound', `The image id '[${id}]' does not exist`);
+  if (!image || !visibleImage(world, image))
+    throw new SimError('InvalidAMIID.NotFound', `The image id '[${id}]' does not exist`);
   return image;
 }
 
@@ -87,6 +92,10 @@ const createImageHandler = op((input: CreateImageRequest, world: World): CreateI
     snapshotTags: tagsFor(input.TagSpecifications, 'snapshot'),
     mappings: input.BlockDeviceMappings,
   });
+  world.state.imagesVisibleAt.set(
+    image.ImageId ?? '',
+    world.clock.simTime() + world.latency.consistency.images,
+  );
   if (!input.NoReboot) rebootForImage(world, source);
   return { ImageId: image.ImageId };
 });
@@ -94,7 +103,9 @@ const createImageHandler = op((input: CreateImageRequest, world: World): CreateI
 const describeImages = op((input: DescribeImagesRequest, world: World): DescribeImagesResult => {
   const ids = input.ImageIds ?? [];
   checkMaxResults(input.MaxResults, ids.length > 0);
-  const source = ids.length ? ids.map((id) => getImage(world, id)) : world.state.images.values();
+  const source = ids.length
+    ? ids.map((id) => getImage(world, id))
+    : [...world.state.images.values()].filter((i) => visibleImage(world, i));
   const allowed = owners(world, input.Owners);
   const matching = applyFilters(source, input.Filters, imageFilters).filter(
     (i) => !allowed || allowed.has(i.OwnerId ?? ''),

@@ -9,73 +9,21 @@ import type {
   GetConsoleOutputResult,
   InstanceStateChange,
   Reservation,
-  RunInstancesRequest,
   StartInstancesRequest,
   StopInstancesRequest,
   Tag,
-  TagSpecification,
   TerminateInstancesRequest,
 } from '@aws-sdk/client-ec2';
 
 import { SimError, invalidParam } from './errors.js';
 import { applyFilters, paginate, type FilterSpec } from './filters.js';
 import { op, type Handler } from './handler.js';
-import { getInstance, launchInstance, startInstance, stopInstance, terminateInstance } from './instances.js';
+import { getInstance, startInstance, stopInstance, terminateInstance } from './instances.js';
+import { mergeTags, runInstances } from './run-instances.js';
 import type { InstanceRecord } from './state.js';
-import { resolveVersion } from './templates.js';
 import type { World } from './world.js';
 
-export const tagsFor = (specs: TagSpecification[] | undefined, type: string): Tag[] =>
-  (specs ?? []).filter((s) => s.ResourceType === type).flatMap((s) => s.Tags ?? []);
-
-/** Tags of a later spec replace same-key tags of an earlier one (request tags win over template tags). */
-const mergeTags = (...lists: Tag[][]): Tag[] => [...new Map(lists.flat().map((t) => [t.Key, t])).values()];
-
-const runInstances = op((input: RunInstancesRequest, world: World): Reservation => {
-  const min = input.MinCount ?? 1;
-  const max = input.MaxCount ?? min;
-  if (min < 1 || max < min) throw invalidParam('MinCount must be at least 1 and at most MaxCount');
-  const lt = input.LaunchTemplate ? resolveVersion(world, input.LaunchTemplate) : undefined;
-  const data = lt?.version.LaunchTemplateData;
-  const imageId = input.ImageId ?? data?.ImageId;
-  if (!imageId) throw new SimError('MissingParameter', 'The request must contain the parameter ImageId');
-  const subnetId =
-    input.SubnetId ?? input.NetworkInterfaces?.[0]?.SubnetId ?? data?.NetworkInterfaces?.[0]?.SubnetId;
-  const ltSpecs = (data?.TagSpecifications ?? []) as TagSpecification[];
-  const ltTags: Tag[] = lt
-    ? [
-        { Key: 'aws:ec2launchtemplate:id', Value: lt.record.template.LaunchTemplateId },
-        { Key: 'aws:ec2launchtemplate:version', Value: String(lt.version.VersionNumber) },
-      ]
-    : [];
-  const tags = mergeTags(tagsFor(ltSpecs, 'instance'), tagsFor(input.TagSpecifications, 'instance'), ltTags);
-  const reservationId = world.state.id('r');
-  // The request's value wins over the template's, as for every other launch parameter.
-  const protection = {
-    termination: input.DisableApiTermination ?? data?.DisableApiTermination ?? false,
-    stop: input.DisableApiStop ?? data?.DisableApiStop ?? false,
-  };
-  const records: InstanceRecord[] = [];
-  for (let i = 0; i < max; i++) {
-    const record = launchInstance(world, {
-      imageId,
-      reservationId,
-      instanceType: input.InstanceType ?? data?.InstanceType,
-      subnetId,
-      keyName: input.KeyName ?? data?.KeyName,
-      tags,
-      launchIndex: i,
-    });
-    record.protection = protection;
-    records.push(record);
-  }
-  return {
-    ReservationId: reservationId,
-    OwnerId: world.state.accountId,
-    Groups: [],
-    Instances: records.map((r) => r.instance),
-  };
-});
+export { tagsFor } from './run-instances.js';
 
 export const instanceFilters: FilterSpec<InstanceRecord> = {
   fields: {
@@ -96,8 +44,17 @@ export const instanceFilters: FilterSpec<InstanceRecord> = {
   invalid: (name) => invalidParam(`The filter '${name}' is invalid`),
 };
 
+/**
+ * Instances by id; one the API cannot see yet fails the whole call like an unknown one: "if you run a
+ * command to modify or describe the resource that you just created, its ID might not have propagated
+ * throughout the system" (Eventual consistency in the Amazon EC2 API,
+ * https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html).
+ */
 function recordsById(world: World, ids: string[]): InstanceRecord[] {
-  const missing = ids.filter((id) => !world.state.instances.has(id));
+  const missing = ids.filter((id) => {
+    const record = world.state.instances.get(id);
+    return !record || !world.visible(record.visibleAt);
+  });
   if (missing.length) {
     for (const id of missing) getInstance(world, id); // malformed ids get their own error first
     throw new SimError('InvalidInstanceID.NotFound', `The instance IDs '${missing.join(', ')}' do not exist`);
@@ -118,7 +75,9 @@ const describeInstances = op((input: DescribeInstancesRequest, world: World): De
       `Value ( ${input.MaxResults} ) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`,
     );
   }
-  const source = ids.length ? recordsById(world, ids) : world.state.instances.values();
+  const source = ids.length
+    ? recordsById(world, ids)
+    : [...world.state.instances.values()].filter((r) => world.visible(r.visibleAt));
   const matching = applyFilters(source, input.Filters, instanceFilters);
   const { page, next } = paginate(matching, {
     token: input.NextToken,

@@ -25,6 +25,8 @@ export interface ApiFault {
   error?: { code: string; message?: string; status?: number } | 'throttle' | 'server';
   /** Extra response delay in real milliseconds (slow responses); alone it does not fail the call. */
   delayMs?: number;
+  /** The call is carried out and only then answered with `error`: its response was lost. */
+  afterEffect?: boolean;
 }
 
 export interface ImageFault {

@@ -15,12 +15,16 @@ export interface FixtureImage {
   /** Fixed id (ami- + 8..17 hex); generated when omitted. */
   imageId?: string;
   sizeGiB?: number;
+  /** What the image runs on (default x86_64): RunInstances refuses a type of another architecture. */
+  architecture?: 'x86_64' | 'arm64';
   tags?: Tags;
 }
 
 export interface FixtureTemplateVersion {
   /** Launch template data as the SDK takes it (ImageId, InstanceType, BlockDeviceMappings…). */
   data?: RequestLaunchTemplateData;
+  /** Leave InstanceType out of the version (by default seeded versions name t3.micro). */
+  noInstanceType?: boolean;
   /** Use the image with this fixture name as ImageId. */
   imageName?: string;
   description?: string;
@@ -40,6 +44,8 @@ export interface FixtureGroup {
   launchTemplate?: { name: string; version?: string };
   /** Reference the template through MixedInstancesPolicy instead of LaunchTemplate. */
   mixedInstancesPolicy?: boolean;
+  /** The policy's instance type overrides, in order (default t3.micro, t3a.micro). */
+  instanceTypes?: string[];
   /** A launch configuration (unsupported by the action; no instances are launched). */
   launchConfigurationName?: string;
   desiredCapacity?: number;
@@ -57,6 +63,8 @@ export interface FixtureLaunchConfiguration {
 }
 
 export interface Fixture {
+  /** Subnets that exist besides the defaults and every group's (RunInstances refuses others). */
+  subnets?: string[];
   images?: FixtureImage[];
   launchTemplates?: FixtureTemplate[];
   launchConfigurations?: FixtureLaunchConfiguration[];
@@ -76,11 +84,13 @@ const tagList = (tags: Tags | undefined) =>
 
 export function seed(world: World, fixture: Fixture): SeedResult {
   const result: SeedResult = { images: {}, launchTemplates: {}, groups: [] };
+  for (const subnet of fixture.subnets ?? []) world.state.subnets.add(subnet);
   for (const img of fixture.images ?? []) {
     const image = addImage(world, {
       name: img.name,
       imageId: img.imageId,
       sizeGiB: img.sizeGiB,
+      architecture: img.architecture,
       tags: tagList(img.tags),
     });
     result.images[img.name] = image.ImageId ?? '';
@@ -102,7 +112,9 @@ export function seed(world: World, fixture: Fixture): SeedResult {
     };
     world.state.templates.set(id, record);
     for (const v of lt.versions) {
-      const data: RequestLaunchTemplateData = { InstanceType: 't3.micro', ...v.data };
+      const data: RequestLaunchTemplateData = v.noInstanceType
+        ? { ...v.data }
+        : { InstanceType: 't3.micro', ...v.data };
       if (v.imageName)
         data.ImageId = result.images[v.imageName] ?? world.state.images.get(v.imageName)?.ImageId;
       addVersion(world, record, data, v.description);
@@ -128,6 +140,8 @@ export function seed(world: World, fixture: Fixture): SeedResult {
       ? { LaunchTemplateName: g.launchTemplate.name, Version: g.launchTemplate.version ?? '$Default' }
       : undefined;
     const desired = g.desiredCapacity ?? 2;
+    const subnets = g.subnets ?? ['subnet-0aaaa000000000001', 'subnet-0bbbb000000000002'];
+    for (const subnet of subnets) world.state.subnets.add(subnet);
     createGroup(
       world,
       {
@@ -138,7 +152,9 @@ export function seed(world: World, fixture: Fixture): SeedResult {
             ? {
                 LaunchTemplate: {
                   LaunchTemplateSpecification: spec,
-                  Overrides: [{ InstanceType: 't3.micro' }, { InstanceType: 't3a.micro' }],
+                  Overrides: (g.instanceTypes ?? ['t3.micro', 't3a.micro']).map((InstanceType) => ({
+                    InstanceType,
+                  })),
                 },
                 InstancesDistribution: { OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 100 },
               }
@@ -147,7 +163,7 @@ export function seed(world: World, fixture: Fixture): SeedResult {
         MinSize: g.minSize ?? 0,
         MaxSize: g.maxSize ?? Math.max(desired * 2, 1),
         DesiredCapacity: desired,
-        VPCZoneIdentifier: (g.subnets ?? ['subnet-0aaaa000000000001', 'subnet-0bbbb000000000002']).join(','),
+        VPCZoneIdentifier: subnets.join(','),
         DefaultInstanceWarmup: g.defaultInstanceWarmup,
         Tags: tagList(g.tags).map((t) => ({ ...t, PropagateAtLaunch: true })),
       },

@@ -43,7 +43,14 @@ export function addSnapshot(
 /** A ready image with one root snapshot (seeding). */
 export function addImage(
   world: World,
-  opts: { name: string; imageId?: string; sizeGiB?: number; tags?: Tag[]; state?: Image['State'] },
+  opts: {
+    name: string;
+    imageId?: string;
+    sizeGiB?: number;
+    tags?: Tag[];
+    state?: Image['State'];
+    architecture?: Image['Architecture'];
+  },
 ): Image {
   const imageId = opts.imageId ?? world.state.id('ami');
   const snap = addSnapshot(world, opts.sizeGiB ?? 8, undefined, `Created by CreateImage for ${imageId}`);
@@ -53,7 +60,7 @@ export function addImage(
     State: opts.state ?? 'available',
     OwnerId: world.state.accountId,
     CreationDate: world.clock.now().toISOString(),
-    Architecture: 'x86_64',
+    Architecture: opts.architecture ?? 'x86_64',
     ImageType: 'machine',
     Public: false,
     RootDeviceName: '/dev/xvda',

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Clock } from './clock.js';
 import type { Faults } from './faults.js';
 import { seed, type Fixture, type SeedResult } from './fixtures.js';
-import type { LatencyOptions, Transitions } from './latency.js';
+import type { Consistency, LatencyOptions, Transitions } from './latency.js';
 import { Calls, createServer, type CallRecord } from './server.js';
 import type { State } from './state.js';
 import type { ThrottleOptions } from './throttle.js';
@@ -24,7 +24,7 @@ export type {
   BuildFixtureOptions,
 } from './fixtures.js';
 export { buildFixture } from './fixtures.js';
-export type { Transitions, LatencyContext, TransitionKey } from './latency.js';
+export type { Consistency, Transitions, LatencyContext, TransitionKey } from './latency.js';
 export type { SshTarget } from './gates.js';
 export type { ObservedCall } from './world.js';
 
@@ -64,6 +64,8 @@ export interface Simulator {
   setLatency(opts: {
     api?: Record<string, number>;
     transitions?: Partial<Transitions>;
+    /** Eventual-consistency windows, simulated ms (0 = off, the default). */
+    consistency?: Partial<Consistency>;
     override?: LatencyOptions['override'];
     timeScale?: number;
   }): void;

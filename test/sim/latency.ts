@@ -35,10 +35,22 @@ export interface LatencyContext {
   action?: string;
 }
 
+/**
+ * How long, in simulated ms, a resource the API just created stays invisible to reads, as EC2's
+ * eventual consistency makes it: a describe by its id answers NotFound, filtered describes omit it.
+ */
+export interface Consistency {
+  /** Instances launched by RunInstances (Auto Scaling's launches are not delayed). */
+  instances: number;
+  /** Images created by CreateImage. */
+  images: number;
+}
+
 export interface LatencyOptions {
   /** Response delay per action; `default` for the others. */
   api: Record<string, number>;
   transitions: Transitions;
+  consistency: Consistency;
   /** Per-resource variation: return a number to replace the default, undefined to keep it. */
   override?: (key: TransitionKey | 'api', ctx: LatencyContext) => number | undefined;
 }
@@ -66,21 +78,28 @@ export const defaultApiLatency = (): Record<string, number> => ({
 export class Latency {
   api: Record<string, number>;
   transitions: Transitions;
+  /** Off (0) unless asked for: a describe right after a create sees the resource. */
+  consistency: Consistency;
   override?: LatencyOptions['override'];
 
-  constructor(options: Partial<LatencyOptions> = {}) {
+  constructor(
+    options: Partial<Omit<LatencyOptions, 'consistency'>> & { consistency?: Partial<Consistency> } = {},
+  ) {
     this.api = { ...defaultApiLatency(), ...options.api };
     this.transitions = { ...defaultTransitions(), ...options.transitions };
+    this.consistency = { instances: 0, images: 0, ...options.consistency };
     this.override = options.override;
   }
 
   set(options: {
     api?: Record<string, number>;
     transitions?: Partial<Transitions>;
+    consistency?: Partial<Consistency>;
     override?: LatencyOptions['override'];
   }): void {
     if (options.api) Object.assign(this.api, options.api);
     if (options.transitions) Object.assign(this.transitions, options.transitions);
+    if (options.consistency) Object.assign(this.consistency, options.consistency);
     if (options.override !== undefined) this.override = options.override;
   }
 

@@ -95,23 +95,33 @@ export async function answer(
       outcome = 'throttled';
       throw throttleError[service];
     }
-    if (fault.fail?.error === 'throttle') {
-      outcome = 'throttled';
-      throw throttleError[service];
-    }
-    if (fault.fail?.error === 'server') throw serverError[service];
-    if (fault.fail?.error)
-      throw new SimError(
-        fault.fail.error.code,
-        fault.fail.error.message ?? `Injected fault: ${fault.fail.error.code}`,
-        fault.fail.error.status ?? 400,
-      );
+    const injected = (): SimError | undefined => {
+      const failure = fault.fail?.error;
+      if (failure === 'throttle') {
+        outcome = 'throttled';
+        return throttleError[service];
+      }
+      if (failure === 'server') return serverError[service];
+      if (failure)
+        return new SimError(
+          failure.code,
+          failure.message ?? `Injected fault: ${failure.code}`,
+          failure.status ?? 400,
+        );
+      return undefined;
+    };
+    const lostResponse = fault.fail?.afterEffect === true;
+    const before = lostResponse ? undefined : injected();
+    if (before) throw before;
     if (service === 'ec2' && input.DryRun === true) {
       throw new SimError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
     }
     // Synchronous with the handler: the observer sees the state exactly as the handler finds it.
     observed = world.observer?.({ service, action, params: input }, world.state);
     const output = handler(input, world) ?? {};
+    // The call took effect; only its answer is lost, as when a response times out on the way back.
+    const after = lostResponse ? injected() : undefined;
+    if (after) throw after;
     body = successXml(
       service,
       action,

@@ -19,7 +19,25 @@ export interface InstanceRecord {
   cancelTransition?: () => void;
   /** The DisableApiTermination and DisableApiStop attributes it was launched with. */
   protection?: { termination: boolean; stop: boolean };
+  /** Simulated time from which reads see it (eventual consistency); always visible when unset. */
+  visibleAt?: number;
 }
+
+/** What a RunInstances with a ClientToken launched, to answer a repeat of it. */
+export interface LaunchByToken {
+  /** The request without its token (and zone), to tell a retry from a different request. */
+  readonly fingerprint: string;
+  readonly reservationId: string;
+  /** The instances themselves: a repeat answers their current state, even once terminated. */
+  readonly instances: Instance[];
+}
+
+/** Subnets every simulator has: the sim's default one and the two fixture groups get by default. */
+export const DefaultSubnets = [
+  'subnet-0sim0000000000001',
+  'subnet-0aaaa000000000001',
+  'subnet-0bbbb000000000002',
+];
 
 export interface TemplateRecord {
   template: LaunchTemplate;
@@ -49,6 +67,12 @@ export class State {
   /** Launch configurations by name: only described (groups on one launch nothing). */
   launchConfigurations = new Map<string, LaunchConfiguration>();
   refreshes = new Map<string, RefreshRecord>();
+  /** Subnets that exist: the defaults plus every seeded one; delete one to make it stale. */
+  subnets = new Set<string>(DefaultSubnets);
+  /** RunInstances by ClientToken. */
+  launchesByToken = new Map<string, LaunchByToken>();
+  /** Simulated time from which reads see an image CreateImage made (eventual consistency). */
+  imagesVisibleAt = new Map<string, number>();
   private counter = 0;
   private addressCount = 0;
 

@@ -19,8 +19,9 @@ export interface WorldOptions {
   region?: string;
   /** Multiplies every simulated duration (0.001 = 1000x faster than AWS). Default 1. */
   timeScale?: number;
-  latency?: Partial<Omit<LatencyOptions, 'transitions'>> & {
+  latency?: Partial<Omit<LatencyOptions, 'transitions' | 'consistency'>> & {
     transitions?: Partial<LatencyOptions['transitions']>;
+    consistency?: Partial<LatencyOptions['consistency']>;
   };
   throttle?: Partial<ThrottleOptions>;
   /** Port every instance address listens on for SSH once booted; needs sshTarget too. */
@@ -56,6 +57,11 @@ export class World {
     this.throttle = new Throttle({ enabled: false, ...options.throttle }, () => this.clock.simTime());
     this.gates = new Gates(options.sshPort, options.sshTarget);
     this.gateGroupInstances = options.gateGroupInstances ?? false;
+  }
+
+  /** Whether a resource created at simulated time `visibleAt` can be read yet. */
+  visible(visibleAt: number | undefined): boolean {
+    return visibleAt === undefined || this.clock.simTime() >= visibleAt;
   }
 
   /** Forgets every resource and pending transition and releases a held clock; faults and latency

@@ -117,7 +117,8 @@ describe('buildPlan', () => {
     expect(worker?.mixedInstancesPolicy?.LaunchTemplate?.Overrides).toEqual([{ InstanceType: 'm7g.large' }]);
   });
 
-  it('gives no subnet when the template brings its own network interfaces', () => {
+  it("launches a template of network interfaces in the group's subnets, keeping the interfaces", () => {
+    const interfaces = [{ DeviceIndex: 0, AssociatePublicIpAddress: true, Groups: ['sg-1'] }];
     const plan = buildPlan({
       groups: [group('a', { LaunchTemplate: lt('lt-1', '1') })],
       templates: new Map([
@@ -125,13 +126,14 @@ describe('buildPlan', () => {
           'lt-1',
           [
             v('lt-1', 1, 'ami-1', {
-              LaunchTemplateData: { ImageId: 'ami-1', NetworkInterfaces: [{ DeviceIndex: 0 }] },
+              LaunchTemplateData: { ImageId: 'ami-1', NetworkInterfaces: interfaces },
             }),
           ],
         ],
       ]),
     });
-    expect(plan.images[0]?.subnetIds).toEqual([]);
+    expect(plan.images[0]?.subnetIds).toEqual(['subnet-aa', 'subnet-ab']);
+    expect(plan.images[0]?.networkInterfaces).toEqual(interfaces);
   });
 
   it('fails only the groups it cannot plan, each with its reason', () => {

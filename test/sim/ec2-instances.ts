@@ -21,6 +21,7 @@ import { SimError, invalidParam } from './errors.js';
 import { applyFilters, paginate, type FilterSpec } from './filters.js';
 import { op, type Handler } from './handler.js';
 import { getInstance, launchInstance, startInstance, stopInstance, terminateInstance } from './instances.js';
+import { resolveImageId } from './parameters.js';
 import type { InstanceRecord } from './state.js';
 import { resolveVersion } from './templates.js';
 import type { World } from './world.js';
@@ -37,8 +38,10 @@ const runInstances = op((input: RunInstancesRequest, world: World): Reservation 
   if (min < 1 || max < min) throw invalidParam('MinCount must be at least 1 and at most MaxCount');
   const lt = input.LaunchTemplate ? resolveVersion(world, input.LaunchTemplate) : undefined;
   const data = lt?.version.LaunchTemplateData;
-  const imageId = input.ImageId ?? data?.ImageId;
-  if (!imageId) throw new SimError('MissingParameter', 'The request must contain the parameter ImageId');
+  const imageReference = input.ImageId ?? data?.ImageId;
+  if (!imageReference)
+    throw new SimError('MissingParameter', 'The request must contain the parameter ImageId');
+  const imageId = resolveImageId(world, imageReference);
   const subnetId =
     input.SubnetId ?? input.NetworkInterfaces?.[0]?.SubnetId ?? data?.NetworkInterfaces?.[0]?.SubnetId;
   const ltSpecs = (data?.TagSpecifications ?? []) as TagSpecification[];

@@ -47,6 +47,8 @@ export class State {
   /** Launch configurations by name: only described (groups on one launch nothing). */
   launchConfigurations = new Map<string, LaunchConfiguration>();
   refreshes = new Map<string, RefreshRecord>();
+  /** Systems Manager parameters by name (an AMI id each), for `resolve:ssm:` image references. */
+  parameters = new Map<string, string>();
   private counter = 0;
   private addressCount = 0;
 
@@ -101,6 +103,7 @@ export class State {
       })),
       groups: [...this.groups.values()],
       refreshes: [...this.refreshes.values()].map((r) => r.refresh),
+      parameters: Object.fromEntries(this.parameters),
     };
   }
 }

@@ -42,13 +42,10 @@ const groupFilters: FilterSpec<AutoScalingGroup> = {
  * Every action's AutoScalingGroupName: 1 to 255 characters of XML text (tab, newline and carriage
  * return are the only control characters allowed).
  */
+const xmlText = /^[\t\n\r\u0020-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
+
 function checkNameMember(name: string): void {
-  // eslint-disable-next-line no-control-regex
-  if (
-    name.length < 1 ||
-    name.length > 255 ||
-    /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/.test(name)
-  ) {
+  if (name.length < 1 || name.length > 255 || !xmlText.test(name)) {
     throw validation(
       `1 validation error detected: Value '${name}' at 'autoScalingGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]* and have length between 1 and 255`,
     );

@@ -50,6 +50,12 @@ export async function describeInstances(
 export interface LaunchOptions {
   readonly launchTemplateId: string;
   readonly version: number;
+  /**
+   * The AMI to boot, over the template's: the one the plan resolved. A template naming a Systems
+   * Manager parameter (`resolve:ssm:`) is read again at each launch, and the parameter may have
+   * moved since the plan, which would bake from another base than the groups run.
+   */
+  readonly imageId?: string;
   /** Only when the template has no network interfaces of its own. */
   readonly subnetId: string | undefined;
   /** Put on the instance and its volumes. */
@@ -72,6 +78,7 @@ export async function launchInstance(ec2: EC2Client, options: LaunchOptions): Pr
     const result = await ec2.send(
       new RunInstancesCommand({
         LaunchTemplate: { LaunchTemplateId: options.launchTemplateId, Version: String(options.version) },
+        ...(options.imageId ? { ImageId: options.imageId } : {}),
         MinCount: 1,
         MaxCount: 1,
         ...(options.subnetId ? { SubnetId: options.subnetId } : {}),

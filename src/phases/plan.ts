@@ -4,9 +4,13 @@
  * that cannot be planned fails alone, with a reason, and the others go on.
  */
 import type { AutoScalingGroup, MixedInstancesPolicy } from '@aws-sdk/client-auto-scaling';
-import type { LaunchTemplateVersion } from '@aws-sdk/client-ec2';
 import { groupTemplateSpec } from '../aws/group-update.js';
-import { resolveVersionNumber, versionPointers, type VersionRequest } from '../aws/launch-templates.js';
+import {
+  resolveVersionNumber,
+  versionPointers,
+  type DescribedVersion,
+  type VersionRequest,
+} from '../aws/launch-templates.js';
 import type { SetupResult, TemporaryInstance } from '../config/hand-off.js';
 
 /** How a group names its launch template version; it decides what happens after the refresh. */
@@ -25,6 +29,8 @@ export interface PlannedGroup {
    */
   readonly mixedInstancesPolicy: MixedInstancesPolicy | undefined;
   readonly sourceImageId: string;
+  /** The `resolve:ssm:` reference the group's version names, when its image comes from a parameter. */
+  readonly imageAlias?: string;
 }
 
 export interface PlannedImage {
@@ -110,7 +116,7 @@ function versionRefOf(version: string): VersionRef {
 export interface PlanInput {
   readonly groups: readonly AutoScalingGroup[];
   /** Keyed by VersionRequest.key: the versions found, or why they could not be read. */
-  readonly templates: ReadonlyMap<string, readonly LaunchTemplateVersion[] | { readonly error: string }>;
+  readonly templates: ReadonlyMap<string, readonly DescribedVersion[] | { readonly error: string }>;
 }
 
 /** Builds the plan: one image per distinct source ImageId, every group under the image it boots today. */
@@ -119,7 +125,7 @@ export function buildPlan(input: PlanInput): DeployPlan {
   const warnings: GroupProblem[] = [];
   const images = new Map<
     string,
-    { first: LaunchTemplateVersion; firstGroup: AutoScalingGroup; groups: PlannedGroup[] }
+    { first: DescribedVersion; firstGroup: AutoScalingGroup; groups: PlannedGroup[] }
   >();
   for (const group of input.groups) {
     const name = group.AutoScalingGroupName ?? '';
@@ -168,6 +174,7 @@ export function buildPlan(input: PlanInput): DeployPlan {
       versionRef: versionRefOf(ref.version),
       mixedInstancesPolicy: group.LaunchTemplate ? undefined : group.MixedInstancesPolicy,
       sourceImageId: imageId,
+      ...(resolved.imageAlias ? { imageAlias: resolved.imageAlias } : {}),
     };
     const entry = images.get(imageId) ?? { first: resolved, firstGroup: group, groups: [] };
     entry.groups.push(planned);

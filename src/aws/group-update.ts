@@ -12,7 +12,7 @@ import {
   type MixedInstancesPolicy,
 } from '@aws-sdk/client-auto-scaling';
 import { paginateDescribeLaunchTemplates, type EC2Client } from '@aws-sdk/client-ec2';
-import { wrapError } from '../lib/errors.js';
+import { awsErrorCode, wrapError } from '../lib/errors.js';
 import { chunk, GroupNamesPerCall } from './batch.js';
 
 /** DescribeLaunchTemplates pages hold at most 200 templates. */
@@ -43,9 +43,13 @@ export interface TemplateVersionNumbers {
   readonly latestVersion: number | undefined;
 }
 
+/** AWS's answer when one of the asked launch template ids does not exist: it fails the whole call. */
+const MissingTemplateCode = 'InvalidLaunchTemplateId.NotFound';
+
 /**
  * Reads where `$Default` and `$Latest` point for each template, in as few DescribeLaunchTemplates
- * calls as the page size allows. A template that is gone is absent.
+ * calls as the page size allows. A template that is gone is absent: AWS refuses a whole call for one
+ * missing id, so such a call is asked again one template at a time, and only the gone ones drop out.
  */
 export async function templateVersionNumbers(
   ec2: EC2Client,
@@ -54,21 +58,39 @@ export async function templateVersionNumbers(
   const found = new Map<string, TemplateVersionNumbers>();
   try {
     for (const part of chunk([...new Set(launchTemplateIds)], TemplatesPerPage)) {
-      const pages = paginateDescribeLaunchTemplates({ client: ec2 }, { LaunchTemplateIds: part });
-      for await (const page of pages) {
-        for (const t of page.LaunchTemplates ?? []) {
-          if (!t.LaunchTemplateId) continue;
-          found.set(t.LaunchTemplateId, {
-            defaultVersion: t.DefaultVersionNumber,
-            latestVersion: t.LatestVersionNumber,
-          });
-        }
+      try {
+        await describeTemplatesInto(ec2, part, found);
+      } catch (error) {
+        if (awsErrorCode(error) !== MissingTemplateCode || part.length === 1) throw error;
+        for (const id of part) await describeTemplatesInto(ec2, [id], found).catch(unlessMissing);
       }
     }
   } catch (error) {
     throw wrapError(`Could not describe launch templates ${launchTemplateIds.join(', ')}`, error);
   }
   return found;
+}
+
+/** A lone template that is gone is no error: it is simply absent from the answer. */
+function unlessMissing(error: unknown): void {
+  if (awsErrorCode(error) !== MissingTemplateCode) throw error;
+}
+
+async function describeTemplatesInto(
+  ec2: EC2Client,
+  ids: readonly string[],
+  found: Map<string, TemplateVersionNumbers>,
+): Promise<void> {
+  const pages = paginateDescribeLaunchTemplates({ client: ec2 }, { LaunchTemplateIds: [...ids] });
+  for await (const page of pages) {
+    for (const t of page.LaunchTemplates ?? []) {
+      if (!t.LaunchTemplateId) continue;
+      found.set(t.LaunchTemplateId, {
+        defaultVersion: t.DefaultVersionNumber,
+        latestVersion: t.LatestVersionNumber,
+      });
+    }
+  }
 }
 
 /** The launch template spec a group launches from: its own, or its MixedInstancesPolicy's. */

@@ -53,6 +53,12 @@ export async function describeInstances(
 export interface LaunchOptions {
   readonly launchTemplateId: string;
   readonly version: number;
+  /**
+   * The AMI to boot, over the template's: the one the plan resolved. A template naming a Systems
+   * Manager parameter (`resolve:ssm:`) is read again at each launch, and the parameter may have
+   * moved since the plan, which would bake from another base than the groups run.
+   */
+  readonly imageId?: string;
   /** The subnet: on the primary interface when the template has interfaces, else on the instance. */
   readonly subnetId: string | undefined;
   /** Only when the template names none (RunInstances would launch m1.small). */
@@ -79,6 +85,7 @@ export async function launchInstance(ec2: EC2Client, options: LaunchOptions): Pr
     const result = await ec2.send(
       new RunInstancesCommand({
         LaunchTemplate: { LaunchTemplateId: options.launchTemplateId, Version: String(options.version) },
+        ...(options.imageId ? { ImageId: options.imageId } : {}),
         MinCount: 1,
         MaxCount: 1,
         // A template may turn on termination or stop protection for the group's instances; the

@@ -49,8 +49,14 @@ export function versionPointers(versions: readonly LaunchTemplateVersion[]): Ver
   };
 }
 
+/** A template version as the groups launch it, with the `resolve:ssm:` reference its ImageId had, if any. */
+export type DescribedVersion = LaunchTemplateVersion & {
+  /** The version names its image `resolve:ssm:<parameter>`; ImageId is what that holds now. */
+  readonly imageAlias?: string;
+};
+
 /** The versions of one template, or why they could not be read (that template's groups fail). */
-export type TemplateVersionsResult = readonly LaunchTemplateVersion[] | { readonly error: string };
+export type TemplateVersionsResult = readonly DescribedVersion[] | { readonly error: string };
 
 /**
  * Describe calls in flight at once. EC2's Describe* bucket holds 100 tokens (refill 20/s): 256
@@ -60,10 +66,13 @@ export type TemplateVersionsResult = readonly LaunchTemplateVersion[] | { readon
  */
 export const DescribeTemplateConcurrency = 10;
 
+const SsmImagePrefix = 'resolve:ssm:';
+
 /**
  * One DescribeLaunchTemplateVersions per template, asking for every version its groups need at once
- * ($Latest, $Default and numbers), at most DescribeTemplateConcurrency at a time. ResolveAlias
- * turns `resolve:ssm:` image ids into real ones.
+ * ($Latest, $Default and numbers), at most DescribeTemplateConcurrency at a time. A template whose
+ * versions name a Systems Manager parameter is asked once more with ResolveAlias, for the AMI id the
+ * parameter holds now; both answers are kept (AWS can roll back to neither).
  */
 export async function describeTemplateVersions(
   ec2: EC2Client,
@@ -75,19 +84,13 @@ export async function describeTemplateVersions(
     requests.map((request) =>
       limit(async () => {
         try {
-          const versions: LaunchTemplateVersion[] = [];
-          const pages = paginateDescribeLaunchTemplateVersions(
-            { client: ec2 },
-            {
-              ...(request.launchTemplateId
-                ? { LaunchTemplateId: request.launchTemplateId }
-                : { LaunchTemplateName: request.launchTemplateName }),
-              Versions: [...request.versions],
-              ResolveAlias: true,
-            },
-          );
-          for await (const page of pages) versions.push(...(page.LaunchTemplateVersions ?? []));
-          results.set(request.key, versions);
+          const versions = await versionsOf(ec2, request, false);
+          if (!versions.some((v) => v.LaunchTemplateData?.ImageId?.startsWith(SsmImagePrefix))) {
+            results.set(request.key, versions);
+            return;
+          }
+          const resolved = await versionsOf(ec2, request, true);
+          results.set(request.key, withAliases(resolved, versions));
         } catch (error) {
           results.set(request.key, {
             error: `Could not describe launch template ${request.launchTemplateId ?? request.launchTemplateName}: ${errorMessage(error)}`,
@@ -97,6 +100,37 @@ export async function describeTemplateVersions(
     ),
   );
   return results;
+}
+
+async function versionsOf(
+  ec2: EC2Client,
+  request: VersionRequest,
+  resolveAlias: boolean,
+): Promise<LaunchTemplateVersion[]> {
+  const versions: LaunchTemplateVersion[] = [];
+  const pages = paginateDescribeLaunchTemplateVersions(
+    { client: ec2 },
+    {
+      ...(request.launchTemplateId
+        ? { LaunchTemplateId: request.launchTemplateId }
+        : { LaunchTemplateName: request.launchTemplateName }),
+      Versions: [...request.versions],
+      ...(resolveAlias ? { ResolveAlias: true } : {}),
+    },
+  );
+  for await (const page of pages) versions.push(...(page.LaunchTemplateVersions ?? []));
+  return versions;
+}
+
+/** The resolved versions, each marked with the parameter its stored version names. */
+function withAliases(
+  resolved: readonly LaunchTemplateVersion[],
+  stored: readonly LaunchTemplateVersion[],
+): DescribedVersion[] {
+  return resolved.map((version) => {
+    const alias = stored.find((s) => s.VersionNumber === version.VersionNumber)?.LaunchTemplateData?.ImageId;
+    return alias?.startsWith(SsmImagePrefix) ? { ...version, imageAlias: alias } : version;
+  });
 }
 
 export interface NewVersionOptions {

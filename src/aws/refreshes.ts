@@ -25,9 +25,19 @@ export const TerminalRefreshStatuses: ReadonlySet<string> = new Set([
   'RollbackFailed',
 ]);
 
-/** Key of one refresh in the shared poller: the API is per group, so the group comes first. */
+/**
+ * Key of one refresh in the shared poller: the API is per group, so the group comes first. The pair
+ * is encoded as JSON, not joined with a separator, since a group name may hold any character (a
+ * newline included) and must come back exactly as it went in.
+ */
 export function refreshKey(group: string, refreshId: string): string {
-  return `${group}\n${refreshId}`;
+  return JSON.stringify([group, refreshId]);
+}
+
+/** The group and refresh id of a refreshKey. */
+export function parseRefreshKey(key: string): { readonly group: string; readonly refreshId: string } {
+  const [group, refreshId] = JSON.parse(key) as [string, string];
+  return { group, refreshId };
 }
 
 export interface StartRefreshOptions {
@@ -108,8 +118,8 @@ export async function cancelInstanceRefresh(
 export function refreshesByGroup(keys: readonly string[]): Map<string, string[]> {
   const byGroup = new Map<string, string[]>();
   for (const key of keys) {
-    const [group = '', id = ''] = key.split('\n');
-    byGroup.set(group, [...(byGroup.get(group) ?? []), id]);
+    const { group, refreshId } = parseRefreshKey(key);
+    byGroup.set(group, [...(byGroup.get(group) ?? []), refreshId]);
   }
   return byGroup;
 }

@@ -4,9 +4,13 @@
  * that cannot be planned fails alone, with a reason, and the others go on.
  */
 import type { AutoScalingGroup, MixedInstancesPolicy } from '@aws-sdk/client-auto-scaling';
-import type { LaunchTemplateVersion } from '@aws-sdk/client-ec2';
 import { groupTemplateSpec } from '../aws/group-update.js';
-import { resolveVersionNumber, versionPointers, type VersionRequest } from '../aws/launch-templates.js';
+import {
+  resolveVersionNumber,
+  versionPointers,
+  type DescribedVersion,
+  type VersionRequest,
+} from '../aws/launch-templates.js';
 import type { SetupResult, TemporaryInstance } from '../config/hand-off.js';
 import { launchSettingsOf, type LaunchSettings } from './launch-settings.js';
 
@@ -26,6 +30,8 @@ export interface PlannedGroup {
    */
   readonly mixedInstancesPolicy: MixedInstancesPolicy | undefined;
   readonly sourceImageId: string;
+  /** The `resolve:ssm:` reference the group's version names, when its image comes from a parameter. */
+  readonly imageAlias?: string;
 }
 
 export interface PlannedImage {
@@ -115,7 +121,7 @@ function versionRefOf(version: string): VersionRef {
 export interface PlanInput {
   readonly groups: readonly AutoScalingGroup[];
   /** Keyed by VersionRequest.key: the versions found, or why they could not be read. */
-  readonly templates: ReadonlyMap<string, readonly LaunchTemplateVersion[] | { readonly error: string }>;
+  readonly templates: ReadonlyMap<string, readonly DescribedVersion[] | { readonly error: string }>;
 }
 
 /** Builds the plan: one image per distinct source ImageId, every group under the image it boots today. */
@@ -126,7 +132,7 @@ export function buildPlan(input: PlanInput): DeployPlan {
   const images = new Map<
     string,
     {
-      launch?: { version: LaunchTemplateVersion; settings: LaunchSettings };
+      launch?: { version: DescribedVersion; settings: LaunchSettings };
       groups: { planned: PlannedGroup; problem?: string }[];
     }
   >();
@@ -177,6 +183,7 @@ export function buildPlan(input: PlanInput): DeployPlan {
       versionRef: versionRefOf(ref.version),
       mixedInstancesPolicy: group.LaunchTemplate ? undefined : group.MixedInstancesPolicy,
       sourceImageId: imageId,
+      ...(resolved.imageAlias ? { imageAlias: resolved.imageAlias } : {}),
     };
     const entry = images.get(imageId) ?? { groups: [] };
     const settings = launchSettingsOf(group, resolved);

@@ -66,11 +66,12 @@ export function desiredConfiguration(group: PlannedGroup, newVersion: number): D
 }
 
 /**
- * AWS refuses auto rollback when the group follows `$Latest`/`$Default` (nothing numeric to return to)
- * or the refresh has no desired configuration; we turn it off there instead of failing the group.
+ * AWS refuses auto rollback when the group follows `$Latest`/`$Default` (nothing numeric to return to),
+ * when the version it would return to names its image by a Systems Manager parameter, or when the
+ * refresh has no desired configuration; we turn it off there instead of failing the group.
  */
-export function canAutoRollback(group: Pick<PlannedGroup, 'versionRef'> | undefined): boolean {
-  return group !== undefined && group.versionRef === 'number';
+export function canAutoRollback(group: Pick<PlannedGroup, 'versionRef' | 'imageAlias'> | undefined): boolean {
+  return group !== undefined && group.versionRef === 'number' && group.imageAlias === undefined;
 }
 
 export interface StartOptions {
@@ -209,7 +210,9 @@ export async function rollGroup(
   const autoRollback = ctx.config.roll.autoRollback && canAutoRollback(group);
   if (ctx.config.roll.autoRollback && !autoRollback) {
     log.warning(
-      `auto-rollback is off for this refresh: AWS cannot roll back a group that follows ${group.versionRef}`,
+      group.imageAlias
+        ? `auto-rollback is off for this refresh: AWS cannot roll back to a version whose image is ${group.imageAlias}`
+        : `auto-rollback is off for this refresh: AWS cannot roll back a group that follows ${group.versionRef}`,
     );
   }
   const record = await runRefresh(

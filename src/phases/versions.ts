@@ -222,7 +222,13 @@ export async function restoreReferences(options: {
     const template = group.launchTemplateId;
     const pinned = `the group names ${template} version ${newVersion} by number`;
     const now = numbers.get(template);
-    const resolved = ref === '$Default' ? now?.defaultVersion : now?.latestVersion;
+    if (!now) {
+      log.warning(
+        `${pinned}, not ${ref}: launch template ${template} is gone, so there is no ${ref} to follow`,
+      );
+      continue;
+    }
+    const resolved = ref === '$Default' ? now.defaultVersion : now.latestVersion;
     if (resolved !== newVersion) {
       const why =
         ref === '$Latest'

@@ -26,6 +26,7 @@ import { SimError, validation } from './errors.js';
 import { applyFilters, paginate, type FilterSpec } from './filters.js';
 import { launchGroupInstance, liveMembers, resolveSpec, specOf } from './groups.js';
 import { op, type Handler } from './handler.js';
+import { isSsmImage } from './parameters.js';
 import { terminateInstance } from './instances.js';
 import { cancel, isActive, rollback, startRefresh } from './refresh.js';
 import type { RefreshRecord } from './state.js';
@@ -37,7 +38,32 @@ const groupFilters: FilterSpec<AutoScalingGroup> = {
   invalid: (name) => validation(`The filter name '${name}' is not valid.`),
 };
 
+/**
+ * Every action's AutoScalingGroupName: 1 to 255 characters of XML text (tab, newline and carriage
+ * return are the only control characters allowed).
+ */
+const xmlText = /^[\t\n\r\u0020-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
+
+function checkNameMember(name: string): void {
+  if (name.length < 1 || name.length > 255 || !xmlText.test(name)) {
+    throw validation(
+      `1 validation error detected: Value '${name}' at 'autoScalingGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]* and have length between 1 and 255`,
+    );
+  }
+}
+
+/** A new group's name: printable ASCII (33 to 126) without a colon, at most 255 characters. */
+function checkNewGroupName(name: string): void {
+  checkNameMember(name);
+  if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
+    throw validation(
+      `The name '${name}' is not valid: an Auto Scaling group name can contain ASCII characters 33 to 126 except the colon (:).`,
+    );
+  }
+}
+
 export function getGroup(world: World, name: string | undefined): AutoScalingGroup {
+  checkNameMember(name ?? '');
   const g = world.state.groups.get(name ?? '');
   if (!g) throw validation(`AutoScalingGroup name not found - AutoScalingGroup ${name} not found`);
   return g;
@@ -70,6 +96,7 @@ export function createGroup(
 ): AutoScalingGroup {
   const name = input.AutoScalingGroupName ?? '';
   if (!name) throw validation('AutoScalingGroupName is required');
+  checkNewGroupName(name);
   if (world.state.groups.has(name)) {
     throw new SimError(
       'AlreadyExists',
@@ -88,8 +115,10 @@ export function createGroup(
   const g: AutoScalingGroup = {
     AutoScalingGroupName: name,
     AutoScalingGroupARN: `arn:aws:autoscaling:${world.state.region}:${world.state.accountId}:autoScalingGroup:${world.state.uuid()}:autoScalingGroupName/${name}`,
-    LaunchTemplate: input.LaunchTemplate,
-    MixedInstancesPolicy: input.MixedInstancesPolicy,
+    // Stored and described with both id and name, as AWS does, whichever one was given.
+    LaunchTemplate: input.LaunchTemplate && storedSpec(world, input.LaunchTemplate),
+    MixedInstancesPolicy:
+      input.MixedInstancesPolicy && mergedPolicy(world, undefined, input.MixedInstancesPolicy),
     LaunchConfigurationName: input.LaunchConfigurationName,
     MinSize: min,
     MaxSize: max,
@@ -242,6 +271,29 @@ const deleteGroup = op((input: DeleteAutoScalingGroupType, world: World): void =
   world.state.groups.delete(g.AutoScalingGroupName ?? '');
 });
 
+/**
+ * A rollback returns the group to the configuration it had: AWS refuses one when that names
+ * `$Latest`/`$Default` (nothing fixed to return to) or a version whose image is a Systems Manager
+ * parameter.
+ */
+function checkRollbackTarget(
+  world: World,
+  config: Pick<AutoScalingGroup, 'LaunchTemplate' | 'MixedInstancesPolicy'>,
+): void {
+  const spec = specOf(config);
+  const version = spec?.Version || '$Default';
+  if (version === '$Latest' || version === '$Default') {
+    throw validation(
+      `Rollback is not supported: the Auto Scaling group uses the launch template's ${version} version. Use a specific version number.`,
+    );
+  }
+  if (isSsmImage(resolveSpec(world, spec).imageId)) {
+    throw validation(
+      'Rollback is not supported: the launch template uses a Systems Manager parameter instead of an AMI ID for ImageId.',
+    );
+  }
+}
+
 const refreshesOf = (world: World, name: string | undefined): RefreshRecord[] =>
   [...world.state.refreshes.values()].filter((r) => r.refresh.AutoScalingGroupName === name);
 
@@ -289,6 +341,7 @@ const startInstanceRefresh = op(
     if (input.Preferences?.AutoRollback && !desired) {
       throw validation('AutoRollback requires a DesiredConfiguration.');
     }
+    if (input.Preferences?.AutoRollback) checkRollbackTarget(world, g);
     const id = world.state.uuid();
     const rec: RefreshRecord = {
       refresh: {
@@ -359,6 +412,7 @@ const rollbackRefresh = op(
         `No in progress or pending Instance Refresh found for Auto Scaling group ${input.AutoScalingGroupName}`,
       );
     }
+    checkRollbackTarget(world, rec.previous);
     rollback(world, rec, 'Rollback started by user');
     return { InstanceRefreshId: rec.refresh.InstanceRefreshId };
   },

@@ -4,6 +4,7 @@ import type {
   CreateImageRequest,
   CreateImageResult,
   DeleteSnapshotRequest,
+  DeleteSnapshotReturnCode,
   DeregisterImageRequest,
   DeregisterImageResult,
   DescribeImagesRequest,
@@ -127,13 +128,18 @@ const deregisterImage = op((input: DeregisterImageRequest, world: World): Deregi
     );
   }
   world.state.images.delete(image.ImageId ?? '');
-  const results = [];
+  const results: DeleteSnapshotReturnCode[] = [];
   if (input.DeleteAssociatedSnapshots) {
     for (const m of image.BlockDeviceMappings ?? []) {
       const id = m.Ebs?.SnapshotId;
-      if (!id || imageUsingSnapshot(world, id)) continue;
+      if (!id) continue;
+      // A snapshot another AMI still uses stays, and the answer says it was skipped.
+      if (imageUsingSnapshot(world, id)) {
+        results.push({ SnapshotId: id, ReturnCode: 'skipped' });
+        continue;
+      }
       world.state.snapshots.delete(id);
-      results.push({ SnapshotId: id, ReturnCode: 'success' as const });
+      results.push({ SnapshotId: id, ReturnCode: 'success' });
     }
   }
   return { Return: true, DeleteSnapshotResults: input.DeleteAssociatedSnapshots ? results : undefined };

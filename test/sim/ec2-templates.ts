@@ -25,6 +25,7 @@ import { tagsFor } from './ec2-instances.js';
 import { SimError, invalidParam } from './errors.js';
 import { applyFilters, paginate, type FilterSpec } from './filters.js';
 import { op, type Handler } from './handler.js';
+import { resolveImageId } from './parameters.js';
 import type { TemplateRecord } from './state.js';
 import { addVersion, findTemplate, resolveVersion, setDefault, versionNumber } from './templates.js';
 import type { World } from './world.js';
@@ -111,6 +112,16 @@ function versionsOf(
     .sort((a, b) => (b.VersionNumber ?? 0) - (a.VersionNumber ?? 0));
 }
 
+/** With ResolveAlias, a `resolve:ssm:` ImageId is shown as the AMI id its parameter holds now. */
+function resolved(world: World, version: LaunchTemplateVersion): LaunchTemplateVersion {
+  const imageId = version.LaunchTemplateData?.ImageId;
+  if (!imageId) return version;
+  return {
+    ...version,
+    LaunchTemplateData: { ...version.LaunchTemplateData, ImageId: resolveImageId(world, imageId) },
+  };
+}
+
 const describeVersions = op(
   (input: DescribeLaunchTemplateVersionsRequest, world: World): DescribeLaunchTemplateVersionsResult => {
     let versions: LaunchTemplateVersion[];
@@ -133,7 +144,10 @@ const describeVersions = op(
       max: checkMax(input.MaxResults),
       invalidTokenCode: 'InvalidPaginationToken',
     });
-    return { LaunchTemplateVersions: page, NextToken: next };
+    return {
+      LaunchTemplateVersions: input.ResolveAlias ? page.map((v) => resolved(world, v)) : page,
+      NextToken: next,
+    };
   },
 );
 

@@ -62,10 +62,18 @@ export interface FixtureLaunchConfiguration {
   imageName?: string;
 }
 
+/** A Systems Manager parameter holding an AMI id, for templates whose ImageId is `resolve:ssm:<name>`. */
+export interface FixtureParameter {
+  name: string;
+  /** The image with this fixture name (this seed's, else any seeded earlier) or this id as the value. */
+  imageName: string;
+}
+
 export interface Fixture {
   /** Subnets that exist besides the defaults and every group's (RunInstances refuses others). */
   subnets?: string[];
   images?: FixtureImage[];
+  parameters?: FixtureParameter[];
   launchTemplates?: FixtureTemplate[];
   launchConfigurations?: FixtureLaunchConfiguration[];
   groups?: FixtureGroup[];
@@ -94,6 +102,10 @@ export function seed(world: World, fixture: Fixture): SeedResult {
       tags: tagList(img.tags),
     });
     result.images[img.name] = image.ImageId ?? '';
+  }
+  for (const p of fixture.parameters ?? []) {
+    const image = [...world.state.images.values()].find((i) => i.Name === p.imageName);
+    world.state.parameters.set(p.name, result.images[p.imageName] ?? image?.ImageId ?? p.imageName);
   }
   for (const lt of fixture.launchTemplates ?? []) {
     const id = world.state.id('lt');

@@ -9,6 +9,7 @@ import type {
 
 import { validation } from './errors.js';
 import { launchInstance } from './instances.js';
+import { resolveImageId } from './parameters.js';
 import type { InstanceRecord } from './state.js';
 import { resolveVersion } from './templates.js';
 import type { World } from './world.js';
@@ -65,12 +66,17 @@ export function launchGroupInstance(
   // Spread members over the group's subnets, as Auto Scaling balances zones.
   const subnetId = subnets.length ? subnets[(group.Instances?.length ?? 0) % subnets.length] : undefined;
   const record = launchInstance(world, {
-    imageId: resolved.imageId,
+    imageId: resolveImageId(world, resolved.imageId),
     reservationId: world.state.id('r'),
     instanceType: resolved.instanceType,
     subnetId,
     groupName: group.AutoScalingGroupName,
-    tags: (group.Tags ?? []).filter((t) => t.PropagateAtLaunch).map((t) => ({ Key: t.Key, Value: t.Value })),
+    tags: [
+      ...(group.Tags ?? []).filter((t) => t.PropagateAtLaunch).map((t) => ({ Key: t.Key, Value: t.Value })),
+      // EC2 tags every instance launched from a launch template with the template and version used.
+      { Key: 'aws:ec2launchtemplate:id', Value: resolved.LaunchTemplateId },
+      { Key: 'aws:ec2launchtemplate:version', Value: resolved.Version },
+    ],
     launchTemplate: resolved,
     running: opts.running,
   });

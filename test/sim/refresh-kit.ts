@@ -30,7 +30,13 @@ export function refreshWorld() {
   beforeEach(async () => {
     await w.sim.reset();
     w.seeded = w.sim.seed({
-      ...buildFixture({ groups: 2, instancesPerGroup: 4, images: 2, mixedInstancesPolicy: 2 }),
+      ...buildFixture({
+        groups: 2,
+        instancesPerGroup: 4,
+        images: 2,
+        mixedInstancesPolicy: 2,
+        versionMode: 'number',
+      }),
       images: [{ name: 'shop-base-0' }, { name: 'shop-base-1' }, { name: 'shop-new' }],
     });
   });

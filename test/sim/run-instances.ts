@@ -12,6 +12,7 @@ import type {
 import { SimError, invalidParam } from './errors.js';
 import { op } from './handler.js';
 import { launchInstance, requireImage } from './instances.js';
+import { resolveImageId } from './parameters.js';
 import type { InstanceRecord } from './state.js';
 import { resolveVersion } from './templates.js';
 import type { World } from './world.js';
@@ -156,8 +157,11 @@ export const runInstances = op((input: RunInstancesRequest, world: World): Reser
   if (min < 1 || max < min) throw invalidParam('MinCount must be at least 1 and at most MaxCount');
   const lt = input.LaunchTemplate ? resolveVersion(world, input.LaunchTemplate) : undefined;
   const data = lt?.version.LaunchTemplateData;
-  const imageId = input.ImageId ?? data?.ImageId;
-  if (!imageId) throw new SimError('MissingParameter', 'The request must contain the parameter ImageId');
+  const imageReference = input.ImageId ?? data?.ImageId;
+  if (!imageReference)
+    throw new SimError('MissingParameter', 'The request must contain the parameter ImageId');
+  // A `resolve:ssm:` reference is read again at every launch (SSM parameters as AMI ids).
+  const imageId = resolveImageId(world, imageReference);
   const { interfaces, subnetId } = networkOf(input, data);
   requireSubnets(world, [input.SubnetId, ...interfaces.map((i) => i.SubnetId)]);
   requireImage(world, imageId);

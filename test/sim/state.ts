@@ -73,6 +73,8 @@ export class State {
   launchesByToken = new Map<string, LaunchByToken>();
   /** Simulated time from which reads see an image CreateImage made (eventual consistency). */
   imagesVisibleAt = new Map<string, number>();
+  /** Systems Manager parameters by name (an AMI id each), for `resolve:ssm:` image references. */
+  parameters = new Map<string, string>();
   private counter = 0;
   private addressCount = 0;
 
@@ -127,6 +129,7 @@ export class State {
       })),
       groups: [...this.groups.values()],
       refreshes: [...this.refreshes.values()].map((r) => r.refresh),
+      parameters: Object.fromEntries(this.parameters),
     };
   }
 }

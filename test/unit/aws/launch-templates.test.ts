@@ -65,7 +65,6 @@ describe('describeTemplateVersions', () => {
       [0, 1, 2].map((n) => ({
         LaunchTemplateId: `lt-${n}`,
         Versions: ['$Default', '3'],
-        ResolveAlias: true,
       })),
     );
     expect(results.get('lt-0')).toEqual([{ LaunchTemplateId: 'lt-0', VersionNumber: 3 }]);
@@ -73,6 +72,43 @@ describe('describeTemplateVersions', () => {
       error: 'Could not describe launch template lt-1: InvalidLaunchTemplateId.NotFound',
     });
     expect(results.get('lt-2')).toEqual([{ LaunchTemplateId: 'lt-2', VersionNumber: 3 }]);
+  });
+});
+
+describe('describeTemplateVersions with resolve:ssm: images', () => {
+  it('asks again with ResolveAlias only for a template that names a parameter, and keeps the reference', async () => {
+    const ec2 = new EC2Client({ region: 'eu-west-1', credentials });
+    const mock = mockClient(ec2);
+    mock
+      .on(DescribeLaunchTemplateVersionsCommand)
+      .callsFake((input: DescribeLaunchTemplateVersionsCommandInput) => {
+        const ssm = input.LaunchTemplateId === 'lt-1';
+        const imageId = ssm && !input.ResolveAlias ? 'resolve:ssm:/al2023' : 'ami-0123';
+        return {
+          LaunchTemplateVersions: [
+            {
+              LaunchTemplateId: input.LaunchTemplateId,
+              VersionNumber: 3,
+              LaunchTemplateData: { ImageId: imageId },
+            },
+          ],
+        };
+      });
+    const results = await describeTemplateVersions(ec2, [request(0), request(1)]);
+    expect(
+      mock.commandCalls(DescribeLaunchTemplateVersionsCommand).map((c) => c.args[0].input.ResolveAlias),
+    ).toEqual([undefined, undefined, true]);
+    expect(results.get('lt-0')).toEqual([
+      { LaunchTemplateId: 'lt-0', VersionNumber: 3, LaunchTemplateData: { ImageId: 'ami-0123' } },
+    ]);
+    expect(results.get('lt-1')).toEqual([
+      {
+        LaunchTemplateId: 'lt-1',
+        VersionNumber: 3,
+        LaunchTemplateData: { ImageId: 'ami-0123' },
+        imageAlias: 'resolve:ssm:/al2023',
+      },
+    ]);
   });
 });
 

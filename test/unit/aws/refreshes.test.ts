@@ -116,6 +116,22 @@ describe('describeRefreshes', () => {
     expect(mock.commandCalls(DescribeInstanceRefreshesCommand)).toHaveLength(5);
   });
 
+  it('polls a group whose name holds a newline or a colon under its exact name', async () => {
+    const { rt, mock } = slowRefreshes();
+    const odd = ['web\nr-1', 'a:b', 'tab\tname'];
+    const found = await describeRefreshes(
+      rt.autoScaling,
+      odd.map((group, n) => refreshKey(group, `id-${n}`)),
+      { periodMs: 10_000, sleep: async () => undefined },
+    );
+    const asked = mock.commandCalls(DescribeInstanceRefreshesCommand).map((c) => c.args[0].input);
+    expect(asked).toEqual(
+      odd.map((group, n) => ({ AutoScalingGroupName: group, InstanceRefreshIds: [`id-${n}`] })),
+    );
+    expect(found.get(refreshKey('web\nr-1', 'id-0'))).toMatchObject({ Status: 'Successful' });
+    expect([...refreshesByGroup([refreshKey('web\nr-1', 'id-0')])]).toEqual([['web\nr-1', ['id-0']]]);
+  });
+
   it('groups the keys by group', () => {
     expect([
       ...refreshesByGroup([refreshKey('a', 'r-1'), refreshKey('b', 'r-2'), refreshKey('a', 'r-3')]),

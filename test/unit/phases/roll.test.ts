@@ -9,6 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import type { RollConfig } from '../../../src/config/index.js';
 import {
+  canAutoRollback,
   desiredConfiguration,
   judgeRefresh,
   RefreshFailedError,
@@ -303,5 +304,13 @@ describe('rollGroup of a $Latest group', () => {
           l.includes('$Latest'),
       ),
     ).toBe(true);
+  });
+});
+
+describe('canAutoRollback', () => {
+  it('only for a group that names its version by number and whose image is no parameter', () => {
+    expect(canAutoRollback({ versionRef: 'number' })).toBe(true);
+    expect(canAutoRollback({ versionRef: '$Default' })).toBe(false);
+    expect(canAutoRollback({ versionRef: 'number', imageAlias: 'resolve:ssm:/al2023' })).toBe(false);
   });
 });

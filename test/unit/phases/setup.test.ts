@@ -57,6 +57,8 @@ describe('setupInstance', () => {
     const input = ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input;
     expect(input).toMatchObject({
       LaunchTemplate: { LaunchTemplateId: 'lt-1', Version: '4' },
+      // The planned image, even when the template names a parameter that moved since.
+      ImageId: 'ami-old',
       MinCount: 1,
       MaxCount: 1,
       SubnetId: 'subnet-a',

@@ -298,6 +298,40 @@ describe('restoreReferences', () => {
     ).toHaveLength(2);
   });
 
+  it('one template gone fails only its own groups: the others follow their reference again', async () => {
+    const { ctx, asg, ec2 } = setup();
+    // AWS refuses the whole DescribeLaunchTemplates call when one of its ids does not exist.
+    ec2.on(DescribeLaunchTemplatesCommand).callsFake((input: { LaunchTemplateIds?: string[] }) => {
+      if (input.LaunchTemplateIds?.includes('lt-gone')) {
+        throw Object.assign(
+          new Error('The specified launch template, with template ID lt-gone, does not exist.'),
+          {
+            name: 'InvalidLaunchTemplateId.NotFound',
+            $metadata: { httpStatusCode: 400 },
+          },
+        );
+      }
+      return template(7, 7);
+    });
+    asg.on(DescribeAutoScalingGroupsCommand).callsFake(describedGroups());
+    await restoreReferences({
+      restores: [
+        { group: group({ versionRef: '$Default' }), newVersion: 7 },
+        { group: group({ name: 'api', launchTemplateId: 'lt-gone' }), newVersion: 7 },
+      ],
+      ctx,
+    });
+    expect(updates(asg)).toEqual([
+      { AutoScalingGroupName: 'web', LaunchTemplate: { LaunchTemplateId: 'lt-1', Version: '$Default' } },
+    ]);
+    expect(ctx.rt.log.lines).toContain(
+      'warning [api] the group names lt-gone version 7 by number, not $Latest: launch template lt-gone is gone, so there is no $Latest to follow',
+    );
+    expect(
+      ec2.commandCalls(DescribeLaunchTemplatesCommand).map((c) => c.args[0].input.LaunchTemplateIds),
+    ).toEqual([['lt-1', 'lt-gone'], ['lt-1'], ['lt-gone']]);
+  });
+
   it('describes groups 50 names a call', async () => {
     const { ctx, asg, ec2 } = setup();
     ec2.on(DescribeLaunchTemplatesCommand).resolves(template(3, 7));

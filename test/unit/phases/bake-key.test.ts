@@ -10,7 +10,7 @@ const deploy = {
   upload: ['build'],
   uploadDir: 'asg-rolling',
   script: 'deploy.sh',
-  env: { STAGE: 'prod', TOKEN: 'secret-1' },
+  env: { STAGE: 'prod', TOKEN: 'secret-1' } as Record<string, string>,
 };
 const key = async (
   overrides: Partial<typeof deploy> = {},

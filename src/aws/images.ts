@@ -68,10 +68,7 @@ export async function describeImages(ec2: EC2Client, ids: readonly string[]): Pr
  * Images by id whoever owns them (a rollback may return to a public base image), without failing
  * on an id that no longer exists: it is simply not in the map.
  */
-export async function describeAnyImages(
-  ec2: EC2Client,
-  ids: readonly string[],
-): Promise<Map<string, Image>> {
+export async function describeAnyImages(ec2: EC2Client, ids: readonly string[]): Promise<Map<string, Image>> {
   const found = new Map<string, Image>();
   for (const part of chunk([...new Set(ids)], 200)) {
     const pages = paginateDescribeImages(

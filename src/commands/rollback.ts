@@ -83,7 +83,13 @@ export async function rollbackCommand(ctx: CommandContext): Promise<void> {
     lines.push(`${group.name}: ${group.sourceImageId} → ${choice.imageId} (${choice.why})`);
     const key = `${group.sourceImageId}>${choice.imageId}`;
     const unit = units.get(key) ?? {
-      image: { sourceImageId: group.sourceImageId, launchTemplateId: '', version: 0, subnetIds: [], groups: [] },
+      image: {
+        sourceImageId: group.sourceImageId,
+        launchTemplateId: '',
+        version: 0,
+        subnetIds: [],
+        groups: [],
+      },
       targetImageId: choice.imageId,
       target: facts.images.get(choice.imageId) as Image,
       groups: [],
@@ -93,7 +99,10 @@ export async function rollbackCommand(ctx: CommandContext): Promise<void> {
   }
   core.startGroup('Plan');
   rt.log.info(
-    [`Rollback to ${describeTarget(config.rollbackTo)}: ${units.size} image(s), nothing to launch or bake`, ...lines].join('\n'),
+    [
+      `Rollback to ${describeTarget(config.rollbackTo)}: ${units.size} image(s), nothing to launch or bake`,
+      ...lines,
+    ].join('\n'),
   );
   core.endGroup();
   const options = { ctx: pipelineContext(ctx), report, limiter: createLimiter(config.maxParallel) };

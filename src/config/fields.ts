@@ -228,7 +228,15 @@ export function normalizeKey(key: string): string {
 }
 
 export const fields = {
-  [Inputs.Command]: oneOf(['deploy', 'setup', 'finalize', 'refresh', 'cleanup', 'wait-idle', 'rollback'] as const),
+  [Inputs.Command]: oneOf([
+    'deploy',
+    'setup',
+    'finalize',
+    'refresh',
+    'cleanup',
+    'wait-idle',
+    'rollback',
+  ] as const),
   [Inputs.AsgNames]: list(255, Infinity, 'group names'),
   [Inputs.AsgTags]: tags(false),
   [Inputs.MaxParallel]: whole(1, 1000),

@@ -42,8 +42,7 @@ export async function deployDigest(
     const bytes = await readFile(path.resolve(options.workspace, deploy.script));
     lines.push(`script ${JSON.stringify(path.basename(deploy.script))} ${sha256(bytes)}`);
   }
-  for (const key of Object.keys(deploy.env).sort())
-    lines.push(`env ${key} ${sha256(deploy.env[key] ?? '')}`);
+  for (const key of Object.keys(deploy.env).sort()) lines.push(`env ${key} ${sha256(deploy.env[key] ?? '')}`);
   return { commit: options.commit, content: sha256(lines.join('\n')) };
 }
 

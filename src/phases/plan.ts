@@ -204,10 +204,7 @@ function subnetsOf(group: AutoScalingGroup): string[] {
 }
 
 /** The plan as a table for the log, printed before anything is created. */
-export function formatPlan(
-  plan: DeployPlan,
-  reused: ReadonlyMap<string, ReusedImage> = new Map(),
-): string {
+export function formatPlan(plan: DeployPlan, reused: ReadonlyMap<string, ReusedImage> = new Map()): string {
   const groupCount = plan.images.reduce((n, image) => n + image.groups.length, 0);
   const rows: string[][] = [['Group', 'Source image', 'Launch template', 'Version', 'Refers as', 'Mixed']];
   for (const image of plan.images) {

@@ -14,9 +14,7 @@ import { isOurVersionDescription, rolledBackFrom, Tags, TruncatedTagMarker } fro
 import type { RollbackTarget } from '../config/index.js';
 import type { PlannedGroup } from './plan.js';
 
-export type TargetChoice =
-  | { readonly imageId: string; readonly why: string }
-  | { readonly error: string };
+export type TargetChoice = { readonly imageId: string; readonly why: string } | { readonly error: string };
 
 const tagOf = (image: Image | undefined, key: string): string | undefined =>
   image?.Tags?.find((t) => t.Key === key)?.Value;
@@ -120,8 +118,11 @@ export function chooseRollbackTarget(
     why = 'as given';
   }
   const image = facts.images.get(imageId);
-  if (!image) return { error: `its rollback target ${imageId} is gone (deregistered); ${goneHint(facts.keep)}` };
+  if (!image)
+    return { error: `its rollback target ${imageId} is gone (deregistered); ${goneHint(facts.keep)}` };
   if (image.State !== 'available')
-    return { error: `its rollback target ${imageId} is ${image.State ?? 'in an unknown state'}, not available` };
+    return {
+      error: `its rollback target ${imageId} is ${image.State ?? 'in an unknown state'}, not available`,
+    };
   return { imageId, why };
 }

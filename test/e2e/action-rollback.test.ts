@@ -134,8 +134,14 @@ describe('rollback', () => {
     const run = await fleet().main(fleet().inputs({ command: 'rollback' }));
     expect(run.exitCode).toBe(1);
     const refused = errors(run).filter((e) => e.includes('cannot roll back: its launch template'));
-    for (const group of Groups) expect(refused.some((e) => e.includes(group)), group).toBe(true);
-    expect(refused.join('\n')).toContain('was not made by asg-rolling (description ""): rollback only undoes');
+    for (const group of Groups)
+      expect(
+        refused.some((e) => e.includes(group)),
+        group,
+      ).toBe(true);
+    expect(refused.join('\n')).toContain(
+      'was not made by asg-rolling (description ""): rollback only undoes',
+    );
     expect(calls('CreateLaunchTemplateVersion')).toBe(0);
     expect(calls('StartInstanceRefresh')).toBe(0);
   });

@@ -61,7 +61,9 @@ describe('chooseRollbackTarget', () => {
     ] as const) {
       const choice = chooseRollbackTarget(theirs, target, facts(amiA, amiB));
       expect(choice).toEqual({
-        error: expect.stringContaining('was not made by asg-rolling (description "hotfix by hand")') as string,
+        error: expect.stringContaining(
+          'was not made by asg-rolling (description "hotfix by hand")',
+        ) as string,
       });
     }
   });
@@ -77,7 +79,10 @@ describe('chooseRollbackTarget', () => {
     expect(
       chooseRollbackTarget(group, { kind: 'previous' }, facts({ ...amiA, State: 'pending' }, amiB)),
     ).toEqual({ error: 'its rollback target ami-a is pending, not available' });
-    const fromBase = plannedGroup({ sourceImageId: 'ami-base', versionDescription: group.versionDescription });
+    const fromBase = plannedGroup({
+      sourceImageId: 'ami-base',
+      versionDescription: group.versionDescription,
+    });
     expect(chooseRollbackTarget(fromBase, { kind: 'previous' }, facts(base))).toEqual({
       error: expect.stringContaining('what ran before ami-base is unknown') as string,
     });

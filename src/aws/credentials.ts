@@ -33,6 +33,7 @@ export function runWaits(config: Config): [string, number][] {
       return [ami, refresh];
     case 'refresh':
     case 'wait-idle':
+    case 'rollback':
       return [refresh];
     case 'cleanup':
       return [];

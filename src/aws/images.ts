@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { wrapError } from '../lib/errors.js';
 import { chunk } from './batch.js';
+import { Roles, Tags } from './tags.js';
 
 export interface CreateImageOptions {
   readonly instanceId: string;
@@ -61,6 +62,57 @@ export async function describeImages(ec2: EC2Client, ids: readonly string[]): Pr
     }
   }
   return found;
+}
+
+/**
+ * Images by id whoever owns them (a rollback may return to a public base image), without failing
+ * on an id that no longer exists: it is simply not in the map.
+ */
+export async function describeAnyImages(ec2: EC2Client, ids: readonly string[]): Promise<Map<string, Image>> {
+  const found = new Map<string, Image>();
+  for (const part of chunk([...new Set(ids)], 200)) {
+    const pages = paginateDescribeImages(
+      { client: ec2, pageSize: 1000 },
+      { Filters: [{ Name: 'image-id', Values: part }] },
+    );
+    for await (const page of pages) {
+      for (const image of page.Images ?? []) if (image.ImageId) found.set(image.ImageId, image);
+    }
+  }
+  return found;
+}
+
+/**
+ * Our available AMIs whose tag `key` has one of `values` (`*` wildcards as EC2 filters allow),
+ * asking at most 200 values a call.
+ */
+export async function findOurAmisByTag(
+  ec2: EC2Client,
+  options: { readonly key: string; readonly values: readonly string[] },
+): Promise<Image[]> {
+  const found = new Map<string, Image>();
+  for (const part of chunk([...new Set(options.values)], 200)) {
+    const pages = paginateDescribeImages(
+      { client: ec2, pageSize: 1000 },
+      {
+        Owners: ['self'],
+        Filters: [
+          { Name: `tag:${Tags.Managed}`, Values: ['true'] },
+          { Name: `tag:${Tags.Role}`, Values: [Roles.Ami] },
+          { Name: 'state', Values: ['available'] },
+          { Name: `tag:${options.key}`, Values: part },
+        ],
+      },
+    );
+    try {
+      for await (const page of pages) {
+        for (const image of page.Images ?? []) if (image.ImageId) found.set(image.ImageId, image);
+      }
+    } catch (error) {
+      throw wrapError(`Could not look up our AMIs by ${options.key}`, error);
+    }
+  }
+  return [...found.values()];
 }
 
 /** What discardImage did with the image's snapshots. */

@@ -27,6 +27,11 @@ export const Tags = {
    * this step's temporary instances by it even when a launch was cut off before its id came back.
    */
   LaunchToken: 'asg-rolling:launch-token',
+  /**
+   * On AMIs: the digest of everything that went into the bake (phases/bake-key.ts), so a later run
+   * with the same inputs reuses the image instead of baking it again.
+   */
+  BakeKey: 'asg-rolling:bake-key',
 } as const;
 
 export const Roles = {
@@ -50,9 +55,24 @@ export function revertVersionDescription(runId: string): string {
   return `${VersionDescriptionPrefix} run ${runId} revert`;
 }
 
-/** Whether a VersionDescription is one versionDescription or revertVersionDescription wrote. */
+/**
+ * The VersionDescription of a version `rollback` made: it names the image the group ran before, so a
+ * second `rollback-to: previous` returns to it (our versions carry no tags).
+ */
+export function rollbackVersionDescription(runId: string, fromImageId: string): string {
+  return `${VersionDescriptionPrefix} run ${runId} rollback from ${fromImageId}`;
+}
+
+/** The image a rollback version says the group ran before it, or undefined for any other description. */
+export function rolledBackFrom(description: string): string | undefined {
+  return new RegExp(`^${VersionDescriptionPrefix} run \\S+ rollback from (ami-\\w+)$`).exec(description)?.[1];
+}
+
+/** Whether a VersionDescription is one of the forms above (deploy, revert, rollback). */
 export function isOurVersionDescription(description: string): boolean {
-  return new RegExp(`^${VersionDescriptionPrefix} run \\S+ (commit \\S+|revert)$`).test(description);
+  return new RegExp(
+    `^${VersionDescriptionPrefix} run \\S+ (commit \\S+|revert|rollback from ami-\\w+)$`,
+  ).test(description);
 }
 
 /**

@@ -8,6 +8,7 @@ import { discover } from '../phases/discover.js';
 import { runPipelines, type PipelineMode } from '../phases/pipeline.js';
 import { verifyHandOff } from '../phases/verify-hand-off.js';
 import { formatPlan, planForSetup } from '../phases/plan.js';
+import { planReuse } from '../phases/reuse.js';
 import { createLimiter } from '../lib/parallel.js';
 import { cleanupAfterRoll } from './cleanup.js';
 import { pipelineContext, type CommandContext } from './context.js';
@@ -21,19 +22,23 @@ export async function deployCommand(mode: PipelineMode, ctx: CommandContext): Pr
     await verifyHandOff(config.setupResult, { runId: config.run.runId, ec2: rt.ec2 });
     ({ plan, instances } = planForSetup(plan, config.setupResult));
   }
+  const pipeline = pipelineContext(ctx);
+  // Only a deploy knows what goes into the image; setup and finalize leave that to the user's tool.
+  const reuse = mode === 'deploy' ? await planReuse(plan, pipeline) : undefined;
   core.startGroup('Plan');
-  rt.log.info(formatPlan(plan));
+  rt.log.info(formatPlan(plan, reuse?.reused));
   core.endGroup();
   for (const warning of plan.warnings) rt.log.child(warning.group).warning(warning.error);
   await runPipelines(plan, {
     mode,
-    ctx: pipelineContext(ctx),
+    ctx: pipeline,
     report,
     limiter: createLimiter(config.maxParallel),
     transport: deps.transport,
     // setup checks host keys as deploy does: its instances go to the user's own deploy tool.
     ...(mode === 'finalize' ? {} : { hostKeys: deps.createHostKeyVerifier(config.ssh) }),
     ...(instances ? { instances } : {}),
+    ...(reuse ? { reuse } : {}),
   });
   if (mode === 'setup') {
     if (report.instances.length > 0) {

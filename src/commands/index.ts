@@ -4,6 +4,7 @@ import { cleanupCommand } from './cleanup.js';
 import { pipelineContext, selectedNames, type CommandContext } from './context.js';
 import { deployCommand } from './deploy.js';
 import { refreshGroups } from './refresh.js';
+import { rollbackCommand } from './rollback.js';
 
 export type { CommandContext, CommandDeps } from './context.js';
 
@@ -23,6 +24,8 @@ export async function runCommand(ctx: CommandContext): Promise<void> {
       });
     case 'cleanup':
       return cleanupCommand(ctx);
+    case 'rollback':
+      return rollbackCommand(ctx);
     case 'wait-idle':
       return ctx.deps.waitIdle(
         {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { Inputs } from '../lib/constants.js';
-import type { InputReader, Tag } from './types.js';
+import type { InputReader, RollbackTarget, Tag } from './types.js';
 import { KnownHostsError, parseKnownHosts } from './known-hosts.js';
 
 /**
@@ -52,6 +52,8 @@ export const InputDefaults: Readonly<Record<Inputs, string>> = {
   [Inputs.CleanupKeep]: '5',
   [Inputs.OrphanAge]: '360',
   [Inputs.DryRun]: 'false',
+  [Inputs.RollbackTo]: 'previous',
+  [Inputs.ReuseImage]: 'true',
 };
 
 /** Splits a newline- or comma-separated input into trimmed, non-empty items. */
@@ -209,6 +211,14 @@ const amiNamePrefix = z
       : reject(ctx, "1 to 64 characters of letters, digits, spaces and ( ) [ ] . / - ' @ _ (AMI name rules)"),
   );
 
+/** `previous`, a commit SHA (7 to 40 hex digits, as our AMIs' commit tag holds it), or an AMI id. */
+const rollbackTo = z.string().transform((value, ctx): RollbackTarget => {
+  if (value === 'previous') return { kind: 'previous' };
+  if (/^[0-9a-f]{7,40}$/i.test(value)) return { kind: 'commit', commit: value.toLowerCase() };
+  if (/^ami-[0-9a-f]{8,17}$/.test(value)) return { kind: 'image', imageId: value };
+  return reject(ctx, '"previous", a commit SHA (7 to 40 hexadecimal digits) or an AMI id (ami-…)');
+});
+
 const PRIVATE_KEY = /^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----\n[\s\S]+\n-----END [A-Z0-9 ]*PRIVATE KEY-----\n$/;
 /** Secrets often lose their final newline or arrive with CRLF or literal `\n`s; OpenSSH rejects all three. */
 export function normalizeKey(key: string): string {
@@ -218,7 +228,15 @@ export function normalizeKey(key: string): string {
 }
 
 export const fields = {
-  [Inputs.Command]: oneOf(['deploy', 'setup', 'finalize', 'refresh', 'cleanup', 'wait-idle'] as const),
+  [Inputs.Command]: oneOf([
+    'deploy',
+    'setup',
+    'finalize',
+    'refresh',
+    'cleanup',
+    'wait-idle',
+    'rollback',
+  ] as const),
   [Inputs.AsgNames]: list(255, Infinity, 'group names'),
   [Inputs.AsgTags]: tags(false),
   [Inputs.MaxParallel]: whole(1, 1000),
@@ -277,6 +295,8 @@ export const fields = {
   [Inputs.CleanupKeep]: whole(1, 1000),
   [Inputs.OrphanAge]: whole(1, 525_600),
   [Inputs.DryRun]: bool,
+  [Inputs.RollbackTo]: rollbackTo,
+  [Inputs.ReuseImage]: bool,
 } satisfies Record<Inputs, z.ZodType<unknown, string>>;
 
 export type Values = { -readonly [K in Inputs]: z.output<(typeof fields)[K]> };

@@ -227,6 +227,7 @@ export function readConfig(
       amiNamePrefix: v[Inputs.AmiNamePrefix],
       amiTags: v[Inputs.AmiTags],
       timeoutSeconds: v[Inputs.AmiTimeout],
+      reuseImage: v[Inputs.ReuseImage],
     },
     roll: {
       minHealthyPercentage: v[Inputs.MinHealthyPercentage],
@@ -245,6 +246,7 @@ export function readConfig(
       onRefreshInProgress: v[Inputs.OnRefreshInProgress],
     },
     cleanup: { keep: v[Inputs.CleanupKeep], orphanAgeMinutes: v[Inputs.OrphanAge], dryRun: v[Inputs.DryRun] },
+    rollbackTo: v[Inputs.RollbackTo],
     run,
     setupResult,
   });

@@ -4,7 +4,14 @@
  */
 import type { SetupResult } from './hand-off.js';
 
-export type Command = 'deploy' | 'setup' | 'finalize' | 'refresh' | 'cleanup' | 'wait-idle';
+export type Command = 'deploy' | 'setup' | 'finalize' | 'refresh' | 'cleanup' | 'wait-idle' | 'rollback';
+
+/** What `rollback` returns each group to (`rollback-to`). */
+export type RollbackTarget =
+  | { readonly kind: 'previous' }
+  /** Lower case; may be a prefix of the full SHA. */
+  | { readonly kind: 'commit'; readonly commit: string }
+  | { readonly kind: 'image'; readonly imageId: string };
 export type SshAddress = 'private' | 'public';
 export type HostKeyChecking = 'accept-new' | 'strict' | 'off';
 export type OnRefreshInProgress = 'wait' | 'cancel' | 'fail';
@@ -55,6 +62,8 @@ export interface BakeConfig {
   readonly amiNamePrefix: string;
   readonly amiTags: readonly Tag[];
   readonly timeoutSeconds: number;
+  /** Reuse an available AMI of ours with the same bake key instead of baking again (`deploy` only). */
+  readonly reuseImage: boolean;
 }
 
 export interface RollConfig {
@@ -111,6 +120,7 @@ export interface Config {
   readonly bake: BakeConfig;
   readonly roll: RollConfig;
   readonly cleanup: CleanupConfig;
+  readonly rollbackTo: RollbackTarget;
   readonly run: RunContext;
   /** The `setup` step's result found in the environment: always set for `finalize`, else if present. */
   readonly setupResult: Readonly<SetupResult> | undefined;

@@ -41,6 +41,8 @@ export enum Inputs {
   CleanupKeep = 'cleanup-keep',
   OrphanAge = 'orphan-age',
   DryRun = 'dry-run',
+  RollbackTo = 'rollback-to',
+  ReuseImage = 'reuse-image',
 }
 
 /** Output names, exactly as in action.yml. */

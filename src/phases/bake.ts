@@ -6,7 +6,7 @@ import type { Tag as Ec2Tag } from '@aws-sdk/client-ec2';
 import { createImage, discardImage } from '../aws/images.js';
 import { stopInstance } from '../aws/instances.js';
 import type { Tag } from '../config/index.js';
-import { ownTags, Roles } from '../aws/tags.js';
+import { ownTags, Roles, Tags } from '../aws/tags.js';
 import { errorMessage } from '../lib/errors.js';
 import type { PlannedImage } from './plan.js';
 import type { Logger } from '../lib/runtime.js';
@@ -39,13 +39,18 @@ export function amiTags(options: {
   readonly commit: string;
   readonly actionVersion: string;
   readonly extra: readonly Tag[];
+  /** The bake key (bake-key.ts), when the run knows what went into the image. */
+  readonly bakeKey?: string | undefined;
 }): Ec2Tag[] {
-  const ours = ownTags({
-    ...options,
-    role: Roles.Ami,
-    sourceImageId: options.image.sourceImageId,
-    groups: options.image.groups,
-  });
+  const ours = [
+    ...ownTags({
+      ...options,
+      role: Roles.Ami,
+      sourceImageId: options.image.sourceImageId,
+      groups: options.image.groups,
+    }),
+    ...(options.bakeKey ? [{ Key: Tags.BakeKey, Value: options.bakeKey }] : []),
+  ];
   const reserved = new Set(ours.map((t) => t.Key));
   return [
     ...ours,
@@ -64,7 +69,12 @@ export interface BakedImage {
  * (failed, timed out, cancelled) is deregistered with its snapshots, so it takes no rollback slot.
  */
 export async function bakeImage(
-  options: { readonly instance: TemporaryInstance; readonly image: PlannedImage },
+  options: {
+    readonly instance: TemporaryInstance;
+    readonly image: PlannedImage;
+    /** Tagged on the AMI so later runs can reuse it; undefined when the deploy was not ours (finalize). */
+    readonly bakeKey?: string | undefined;
+  },
   ctx: PipelineContext,
   log: Logger,
 ): Promise<BakedImage> {
@@ -108,6 +118,7 @@ export async function bakeImage(
         commit: ctx.config.run.commit,
         actionVersion: ctx.actionVersion,
         extra: bake.amiTags,
+        bakeKey: options.bakeKey,
       }),
       noReboot: !bake.stopBeforeImage,
       signal: ctx.rt.signal,

@@ -10,7 +10,8 @@
  */
 import { errorMessage } from '../lib/errors.js';
 import type { Limiter } from '../lib/parallel.js';
-import type { DeployPlan, PlannedImage } from './plan.js';
+import type { DeployPlan, PlannedImage, ReusedImage } from './plan.js';
+import type { ReusePlan } from './reuse.js';
 import type { RunReport } from '../report/summary.js';
 import type { Logger } from '../lib/runtime.js';
 import type { PipelineContext } from './context.js';
@@ -19,7 +20,7 @@ import { deployToInstance, type SshTransport } from './deploy.js';
 import { RefreshFailedError, rollGroup } from './roll.js';
 import type { TemporaryInstance } from '../config/hand-off.js';
 import { retireInstance, setupInstance } from './setup.js';
-import { createVersions, finishVersions, versionKey } from './versions.js';
+import { createVersions, finishVersions, versionKey, type NewVersions } from './versions.js';
 import type { HostKeyVerifier } from '../ssh/index.js';
 
 /** `deploy` does it all; `setup` stops once SSH answers; `finalize` starts from setup's instances. */
@@ -35,7 +36,12 @@ export interface PipelineOptions {
   readonly hostKeys?: HostKeyVerifier;
   /** For `finalize`: the setup step's instance per source image. */
   readonly instances?: ReadonlyMap<string, TemporaryInstance>;
+  /** For `deploy`: the bake keys, and the images that reuse an AMI instead of baking (reuse.ts). */
+  readonly reuse?: ReusePlan;
 }
+
+/** What the roll stage needs: the run's context, where outcomes go, and the one limiter. */
+export type RollStageOptions = Pick<PipelineOptions, 'ctx' | 'report' | 'limiter'>;
 
 /** Runs every image's pipeline and resolves when all have ended; outcomes are in `report`. */
 export async function runPipelines(plan: DeployPlan, options: PipelineOptions): Promise<void> {
@@ -58,7 +64,11 @@ async function imagePipeline(image: PlannedImage, options: PipelineOptions): Pro
   const groupNames = image.groups.map((g) => g.name);
   let versions: Map<string, number | Error>;
   try {
-    const built = await options.limiter(() => buildImage(image, options, log), { priority: 'start' });
+    const reused = options.reuse?.reused.get(image.sourceImageId);
+    const built = await options.limiter(
+      () => (reused ? reuseImage(image, reused, options, log) : buildImage(image, options, log)),
+      { priority: 'start' },
+    );
     if (!built) return; // setup: the instance stays for the user's own deploy
     versions = built;
   } catch (error) {
@@ -67,6 +77,20 @@ async function imagePipeline(image: PlannedImage, options: PipelineOptions): Pro
     for (const name of groupNames) report.fail(name, cause);
     return;
   }
+  await rollImage(image, versions, options, log);
+}
+
+/**
+ * Rolls every group of an image onto its new version, then settles the versions (defaults,
+ * references, `$Latest`). Shared by the deploy and `rollback`, so both wait, report and restore alike.
+ */
+export async function rollImage(
+  image: PlannedImage,
+  versions: NewVersions,
+  options: RollStageOptions,
+  log: Logger,
+): Promise<void> {
+  const { ctx, report } = options;
   const rolled = new Map<string, boolean>();
   await Promise.all(
     image.groups.map(async (group) => {
@@ -94,6 +118,24 @@ async function imagePipeline(image: PlannedImage, options: PipelineOptions): Pro
     }),
   );
   await finishVersions({ image, versions, rolled, ctx, report, limiter: options.limiter, log });
+}
+
+/** An image whose AMI already exists: no instance, no deploy, no bake; only the new versions. */
+async function reuseImage(
+  image: PlannedImage,
+  reused: ReusedImage,
+  options: PipelineOptions,
+  log: Logger,
+): Promise<Map<string, number | Error>> {
+  const { ctx, report } = options;
+  log.info(`Reusing ${reused.imageId} (baked by run ${reused.runId}): nothing to launch or bake`);
+  report.amis.push({
+    imageId: reused.imageId,
+    sourceImageId: image.sourceImageId,
+    groups: image.groups.map((g) => g.name),
+    reusedFromRun: reused.runId,
+  });
+  return createVersions({ image, imageId: reused.imageId, ctx, report, log });
 }
 
 /**
@@ -131,7 +173,8 @@ async function buildImage(
         log,
       );
     }
-    imageId = (await bakeImage({ instance, image }, ctx, log)).imageId;
+    const bakeKey = options.reuse?.keys.get(image.sourceImageId);
+    imageId = (await bakeImage({ instance, image, bakeKey }, ctx, log)).imageId;
   } finally {
     // The AMI exists (or the pipeline failed): the instance costs money and is no longer needed.
     await retireInstance(instance.instanceId, ctx, log);

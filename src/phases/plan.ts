@@ -32,6 +32,15 @@ export interface PlannedGroup {
   readonly sourceImageId: string;
   /** The `resolve:ssm:` reference the group's version names, when its image comes from a parameter. */
   readonly imageAlias?: string;
+  /** The VersionDescription of that version: whether it is one of ours (rollback needs to know). */
+  readonly versionDescription: string;
+}
+
+/** An AMI of ours that already holds what an image's pipeline would bake (phases/reuse.ts). */
+export interface ReusedImage {
+  readonly imageId: string;
+  /** The run that baked it (its RunId tag). */
+  readonly runId: string;
 }
 
 export interface PlannedImage {
@@ -184,6 +193,7 @@ export function buildPlan(input: PlanInput): DeployPlan {
       mixedInstancesPolicy: group.LaunchTemplate ? undefined : group.MixedInstancesPolicy,
       sourceImageId: imageId,
       ...(resolved.imageAlias ? { imageAlias: resolved.imageAlias } : {}),
+      versionDescription: resolved.VersionDescription ?? '',
     };
     const entry = images.get(imageId) ?? { groups: [] };
     const settings = launchSettingsOf(group, resolved);
@@ -215,7 +225,7 @@ export function buildPlan(input: PlanInput): DeployPlan {
 }
 
 /** The plan as a table for the log, printed before anything is created. */
-export function formatPlan(plan: DeployPlan): string {
+export function formatPlan(plan: DeployPlan, reused: ReadonlyMap<string, ReusedImage> = new Map()): string {
   const groupCount = plan.images.reduce((n, image) => n + image.groups.length, 0);
   const rows: string[][] = [['Group', 'Source image', 'Launch template', 'Version', 'Refers as', 'Mixed']];
   for (const image of plan.images) {
@@ -238,11 +248,18 @@ export function formatPlan(plan: DeployPlan): string {
       .map((cell, col) => cell.padEnd(widths[col] ?? 0))
       .join('  ')
       .trimEnd();
+  const baked = plan.images.filter((image) => !reused.has(image.sourceImageId)).length;
   const lines = [
-    `Plan: ${groupCount} group(s), ${plan.images.length} temporary instance(s) and AMI(s)`,
+    `Plan: ${groupCount} group(s), ${baked} temporary instance(s) and AMI(s)` +
+      (reused.size > 0 ? `, ${plan.images.length - baked} AMI(s) reused` : ''),
     ...rows.map(render),
   ];
   for (const image of plan.images) {
+    const reuse = reused.get(image.sourceImageId);
+    if (reuse) {
+      lines.push(`${image.sourceImageId}: reused ${reuse.imageId} (baked by run ${reuse.runId})`);
+      continue;
+    }
     lines.push(
       `${image.sourceImageId}: launch from ${image.launchTemplateId} version ${image.version}` +
         (image.instanceType ? ` as ${image.instanceType}` : '') +

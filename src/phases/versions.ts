@@ -47,6 +47,8 @@ export async function createVersions(options: {
   readonly ctx: PipelineContext;
   readonly report: RunReport;
   readonly log: Logger;
+  /** The VersionDescription; a deploy's (run and commit) unless given. */
+  readonly description?: string;
 }): Promise<Map<string, number | Error>> {
   const { ctx, log, imageId } = options;
   const versions = new Map<string, number | Error>();
@@ -58,7 +60,7 @@ export async function createVersions(options: {
         launchTemplateId: first.launchTemplateId,
         sourceVersion: first.version,
         imageId,
-        description: versionDescription(ctx.config.run.runId, commit),
+        description: options.description ?? versionDescription(ctx.config.run.runId, commit),
       });
       log.info(
         `Created ${first.launchTemplateId} version ${version} (from version ${first.version}) with ${imageId}`,

@@ -13,6 +13,11 @@ export interface AmiOutput {
   readonly imageId: string;
   readonly sourceImageId: string;
   readonly groups: readonly string[];
+  /**
+   * Set when the run rolled out an existing AMI instead of baking (a reuse, a rollback): the id of
+   * the run that baked it, '' when no run of ours did.
+   */
+  readonly reusedFromRun?: string;
 }
 
 export interface VersionOutput {
@@ -55,9 +60,14 @@ export class RunReport {
     row.error ??= error;
   }
 
-  /** The new AMI made for a group, if any. */
+  /** The new AMI made (or reused) for a group, if any. */
   amiOf(group: string): string | undefined {
-    return this.amis.find((a) => a.groups.includes(group))?.imageId;
+    return this.amiRecordOf(group)?.imageId;
+  }
+
+  /** The AMI record of a group, if any. */
+  amiRecordOf(group: string): AmiOutput | undefined {
+    return this.amis.find((a) => a.groups.includes(group));
   }
 
   /** The new launch template version made for a group, if any. */
@@ -162,8 +172,13 @@ export function summaryMarkdown(report: RunReport, options: SummaryOptions): str
       '| --- | --- | --- | --- | --- | --- |',
     );
     for (const row of rows) {
-      const amiId = report.amiOf(row.group);
-      const ami = amiId ? link(amiId, region ? consoleLinks.ami(region, amiId) : undefined) : '–';
+      const record = report.amiRecordOf(row.group);
+      const amiId = record?.imageId;
+      const linked = amiId ? link(amiId, region ? consoleLinks.ami(region, amiId) : undefined) : '–';
+      const ami =
+        record?.reusedFromRun !== undefined
+          ? `reused ${linked}${record.reusedFromRun ? ` (baked by run ${cell(record.reusedFromRun)})` : ''}`
+          : linked;
       const template = row.launchTemplateId
         ? `${link(row.launchTemplateId, region ? consoleLinks.launchTemplate(region, row.launchTemplateId) : undefined)} ` +
           `${row.sourceVersion ?? '?'} → ${report.newVersionOf(row.group) ?? '–'}`

@@ -1,8 +1,8 @@
 /**
  * The per-use IAM policies we document (docs/iam/*.json) are proved against what the built action
  * really does. Every command runs against the simulator: deploys (one cancelling a refresh in
- * progress, one keeping its instance), a setup and finalize, a refresh, a cleanup and a wait-idle,
- * each with its post step. For every call the simulator saw, the request contexts AWS would
+ * progress, one keeping its instance), a setup and finalize, a refresh, a cleanup, a wait-idle and
+ * a rollback (cancelling a refresh in progress), each with its post step. For every call the simulator saw, the request contexts AWS would
  * authorize are built from the call and the account as the call found it (test/helpers/iam-context.ts)
  * and evaluated with @cloud-copilot/iam-simulate against the policy of that use: all must be allowed.
  * Each policy allows exactly the actions its use needed (no unused permission), and a table of calls
@@ -29,6 +29,7 @@ import { deniedCases } from '../helpers/iam-denied.js';
 
 const fleet = useFleet();
 let autoScaling: AutoScalingClient;
+let baseWebImage = '';
 const policies = {} as Record<Use, Policy>;
 /** The calls each use's steps made, each with the requests built when the simulator answered it. */
 const callsOf = Object.fromEntries(Uses.map((u) => [u, [] as CallRecord[]])) as Record<Use, CallRecord[]>;
@@ -45,7 +46,7 @@ beforeAll(async () => {
   // Elsewhere in the account, not deployable: a group still on a launch configuration (cleanup reads
   // what it launches) and a launch template nobody selected.
   const fixture = deployable(threeGroups);
-  fleet().sim.seed({
+  const seeded = fleet().sim.seed({
     ...fixture,
     launchTemplates: [
       ...(fixture.launchTemplates ?? []),
@@ -57,6 +58,7 @@ beforeAll(async () => {
       { name: 'legacy', launchConfigurationName: 'legacy-lc', desiredCapacity: 0 },
     ],
   });
+  baseWebImage = seeded.images['base-web'] ?? '';
   for (const use of Uses) policies[use] = await readPolicy(use);
 }, 120_000);
 afterAll(async () => {
@@ -72,11 +74,11 @@ async function step(use: Use, run: () => Promise<ActionRun>): Promise<ActionRun>
   return result;
 }
 
-/** Someone else's refresh is running on shop-worker: `cancel` needs CancelInstanceRefresh. */
-async function foreignRefresh(): Promise<void> {
+/** Someone else's refresh is running on a group: `cancel` needs CancelInstanceRefresh. */
+async function foreignRefresh(group = 'shop-worker'): Promise<void> {
   await autoScaling.send(
     new StartInstanceRefreshCommand({
-      AutoScalingGroupName: 'shop-worker',
+      AutoScalingGroupName: group,
       Preferences: { MinHealthyPercentage: 50, InstanceWarmup: 100_000 },
     }),
   );
@@ -144,6 +146,19 @@ describe('the documented IAM policies', () => {
     }
     await step('cleanup', () => fleet().main(fleet().inputs({ command: 'cleanup', 'cleanup-keep': '1' })));
     await step('wait-idle', () => fleet().main(fleet().inputs({ command: 'wait-idle' })));
+    // Back to the base image on lt-web (shop-web follows $Default: the default moves, the reference returns).
+    await foreignRefresh('shop-api');
+    await step('rollback', () =>
+      fleet().main(
+        fleet().inputs({
+          command: 'rollback',
+          'asg-tags': '',
+          'asg-names': 'shop-web,shop-api',
+          'rollback-to': baseWebImage,
+          'on-refresh-in-progress': 'cancel',
+        }),
+      ),
+    );
 
     const failures: string[] = [];
     const counts: Record<string, string> = {};
@@ -170,8 +185,10 @@ describe('the documented IAM policies', () => {
         'ec2:TerminateInstances',
       ])
         expect(seen(use), use).toContain(action);
-    for (const use of ['deploy', 'split', 'refresh'] as const)
+    for (const use of ['deploy', 'split', 'refresh', 'rollback'] as const)
       expect(seen(use), use).toContain('autoscaling:CancelInstanceRefresh');
+    for (const action of ['ec2:RunInstances', 'ec2:CreateImage'])
+      expect(seen('rollback'), 'rollback').not.toContain(action);
   }, 300_000);
 
   it('deny what they exist to stop', async () => {

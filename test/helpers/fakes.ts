@@ -97,7 +97,13 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       timeoutSeconds: 1800,
     },
     keepInstances: false,
-    bake: { stopBeforeImage: true, amiNamePrefix: 'shop', amiTags: [], timeoutSeconds: 3600 },
+    bake: {
+      stopBeforeImage: true,
+      amiNamePrefix: 'shop',
+      amiTags: [],
+      timeoutSeconds: 3600,
+      reuseImage: true,
+    },
     roll: {
       minHealthyPercentage: 90,
       maxHealthyPercentage: 100,
@@ -115,6 +121,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
       onRefreshInProgress: 'wait',
     },
     cleanup: { keep: 5, orphanAgeMinutes: 360, dryRun: false },
+    rollbackTo: { kind: 'previous' },
     run: { runId: '42-1', commit: 'abcdef0123456789', workspace: '/ws', runUrl: '', pollScale: 1 },
     setupResult: undefined,
     ...overrides,
@@ -152,6 +159,7 @@ export function plannedGroup(overrides: Partial<PlannedGroup> = {}): PlannedGrou
     versionRef: 'number',
     mixedInstancesPolicy: undefined,
     sourceImageId: 'ami-old',
+    versionDescription: 'asg-rolling run 41-1 commit 0123abc',
     ...overrides,
   };
 }

@@ -21,7 +21,7 @@ export interface Policy {
 }
 
 /** Each use of the action and its policy file under docs/iam/. */
-export const Uses = ['deploy', 'split', 'refresh', 'cleanup', 'wait-idle'] as const;
+export const Uses = ['deploy', 'split', 'refresh', 'cleanup', 'wait-idle', 'rollback'] as const;
 export type Use = (typeof Uses)[number];
 
 /** The account the simulator owns everything in. */

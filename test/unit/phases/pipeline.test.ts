@@ -43,6 +43,7 @@ const g = (
   versionRef: ref,
   mixedInstancesPolicy: undefined,
   sourceImageId: image,
+  versionDescription: '',
 });
 
 /** web and api share lt-1 version 4 (ami-a); worker has its own template and image (ami-b). */

@@ -27,6 +27,7 @@ const group = (extra: Partial<PlannedGroup> = {}): PlannedGroup => ({
   versionRef: 'number',
   mixedInstancesPolicy: undefined,
   sourceImageId: 'ami-old',
+  versionDescription: '',
   ...extra,
 });
 

@@ -26,6 +26,7 @@ const group = (extra: Partial<PlannedGroup> = {}): PlannedGroup => ({
   versionRef: '$Latest',
   mixedInstancesPolicy: undefined,
   sourceImageId: 'ami-old',
+  versionDescription: '',
   ...extra,
 });
 

@@ -61,6 +61,10 @@ const runInstances = op((input: RunInstancesRequest, world: World): Reservation 
         keyName: input.KeyName ?? data?.KeyName,
         tags,
         launchIndex: i,
+        volumes: {
+          mappings: [...(data?.BlockDeviceMappings ?? []), ...(input.BlockDeviceMappings ?? [])],
+          tags: mergeTags(tagsFor(ltSpecs, 'volume'), tagsFor(input.TagSpecifications, 'volume')),
+        },
       }),
     );
   }

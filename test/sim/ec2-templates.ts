@@ -25,6 +25,7 @@ import { tagsFor } from './ec2-instances.js';
 import { SimError, invalidParam } from './errors.js';
 import { applyFilters, paginate, type FilterSpec } from './filters.js';
 import { op, type Handler } from './handler.js';
+import { withResolvedAlias } from './ssm-aliases.js';
 import type { TemplateRecord } from './state.js';
 import { addVersion, findTemplate, resolveVersion, setDefault, versionNumber } from './templates.js';
 import type { World } from './world.js';
@@ -133,7 +134,8 @@ const describeVersions = op(
       max: checkMax(input.MaxResults),
       invalidTokenCode: 'InvalidPaginationToken',
     });
-    return { LaunchTemplateVersions: page, NextToken: next };
+    const shown = input.ResolveAlias ? page.map((v) => withResolvedAlias(world, v)) : page;
+    return { LaunchTemplateVersions: shown, NextToken: next };
   },
 );
 

@@ -68,6 +68,7 @@ export async function runPost(deps: PostDeps): Promise<void> {
     } catch (error) {
       throw new Error(
         `Temporary instance(s) ${ids.join(', ')} may still be running (and costing money): terminate them by hand. ${errorMessage(error)}`,
+        { cause: error },
       );
     }
     deps.log.info(`Terminated temporary instance(s) ${ids.join(', ')}`);
@@ -122,6 +123,7 @@ async function lookByToken(ec2: EC2Client, launchToken: string, saved: readonly 
   } catch (error) {
     throw new Error(
       `Could not look for temporary instances tagged ${Tags.LaunchToken}=${launchToken} (a launch was in flight, so one may be running and costing money): ${errorMessage(error)}`,
+      { cause: error },
     );
   }
 }

@@ -39,7 +39,9 @@ export async function describeSharing(
         } catch (error) {
           throw wrapError(`Could not read who may launch ${image.id}`, error);
         }
-        const who = [...new Set([...(image.public ? ['public'] : []), ...permissions.map(describePermission)])];
+        const who = [
+          ...new Set([...(image.public ? ['public'] : []), ...permissions.map(describePermission)]),
+        ];
         if (who.length > 0) sharing[image.id] = who;
       }),
     ),

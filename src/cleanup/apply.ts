@@ -82,17 +82,29 @@ export async function applyCleanup(
     await run.each(ready, 'ami', (id, abortSignal) => deregisterImage(rt.ec2, id, abortSignal), deregistered);
   }
   if (run.proceed()) {
-    const possible = plan.snapshots.filter((snapshot) => snapshot.requires.every((id) => deregistered.has(id)));
+    const possible = plan.snapshots.filter((snapshot) =>
+      snapshot.requires.every((id) => deregistered.has(id)),
+    );
     for (const skipped of plan.snapshots.filter((s) => !possible.includes(s))) {
       rt.log.info(`Keeping snapshot ${skipped.id}: its image is still registered`);
     }
     const ready = await run.stillUnused('snapshot', possible, (ids) =>
       options.recheck.snapshotsInUse(ids, deregistered),
     );
-    await run.each(ready, 'snapshot', (id, abortSignal) => deleteSnapshot(rt.ec2, id, abortSignal), new Set());
+    await run.each(
+      ready,
+      'snapshot',
+      (id, abortSignal) => deleteSnapshot(rt.ec2, id, abortSignal),
+      new Set(),
+    );
   }
   if (run.proceed())
-    await run.each(plan.volumes, 'volume', (id, abortSignal) => deleteVolume(rt.ec2, id, abortSignal), new Set());
+    await run.each(
+      plan.volumes,
+      'volume',
+      (id, abortSignal) => deleteVolume(rt.ec2, id, abortSignal),
+      new Set(),
+    );
   return report;
 }
 

@@ -136,7 +136,10 @@ export async function readReferences(rt: Clients): Promise<{
   return { allGroups, templates, references };
 }
 
-function warmPoolReference(instance: WarmPoolInstance, byName: ReadonlyMap<string, string>): GroupReference[] {
+function warmPoolReference(
+  instance: WarmPoolInstance,
+  byName: ReadonlyMap<string, string>,
+): GroupReference[] {
   const templateId = instance.launchTemplateId ?? byName.get(instance.launchTemplateName ?? '');
   if (!templateId) return [];
   return [

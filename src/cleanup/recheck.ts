@@ -80,7 +80,8 @@ export function recheckWith(rt: Clients): Recheck {
         rt,
       );
       for (const instance of instances) {
-        if (instance.imageId) note(inUse, instance.imageId, `used by instance ${instance.id} (${instance.state})`);
+        if (instance.imageId)
+          note(inUse, instance.imageId, `used by instance ${instance.id} (${instance.state})`);
       }
       return inUse;
     },
@@ -110,7 +111,9 @@ function resolve(
 }
 
 function useText(ref: GroupReference): string {
-  return isInstanceUse(ref) ? `used by ${ref.via} of group ${ref.group}` : `used by group ${ref.group} (${ref.via})`;
+  return isInstanceUse(ref)
+    ? `used by ${ref.via} of group ${ref.group}`
+    : `used by group ${ref.group} (${ref.via})`;
 }
 
 function note(inUse: InUse, id: string, why: string): void {

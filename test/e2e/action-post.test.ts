@@ -56,7 +56,8 @@ describe('the post step after a killed main step', () => {
     expect(launches).toHaveLength(2);
     const firstLook = calls('DescribeInstances').find((c) => Date.parse(c.time) > postStartedAt);
     expect(firstLook).toBeDefined();
-    for (const call of launches) expect(Date.parse(call.time)).toBeGreaterThan(Date.parse(firstLook?.time ?? ''));
+    for (const call of launches)
+      expect(Date.parse(call.time)).toBeGreaterThan(Date.parse(firstLook?.time ?? ''));
     expect(post.stdout).toContain('yet; looking again in');
     expect(post.stdout).toMatch(/Found temporary instance\(s\) i-\w+, i-\w+ whose launch/);
     expect(orphans(fleet().sim)).toEqual([]);

@@ -3,10 +3,7 @@
  * accounts or made public, a version whose image is `resolve:ssm:`, warm-pool instances, and the
  * volumes temporary instances leave when their template keeps volumes on termination.
  */
-import {
-  PutWarmPoolCommand,
-  UpdateAutoScalingGroupCommand,
-} from '@aws-sdk/client-auto-scaling';
+import { PutWarmPoolCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import {
   CreateLaunchTemplateCommand,
   ModifyImageAttributeCommand,
@@ -43,9 +40,14 @@ describe('cleanup and uses it cannot see in groups', () => {
     const { images } = await webLine();
     const [w1, w2, w3] = images;
     await ec2().send(
-      new ModifyImageAttributeCommand({ ImageId: w1, LaunchPermission: { Add: [{ UserId: '111122223333' }] } }),
+      new ModifyImageAttributeCommand({
+        ImageId: w1,
+        LaunchPermission: { Add: [{ UserId: '111122223333' }] },
+      }),
     );
-    await ec2().send(new ModifyImageAttributeCommand({ ImageId: w2, LaunchPermission: { Add: [{ Group: 'all' }] } }));
+    await ec2().send(
+      new ModifyImageAttributeCommand({ ImageId: w2, LaunchPermission: { Add: [{ Group: 'all' }] } }),
+    );
     const report = await cycle(web);
     expect(ids(report, 'ami')).toEqual([w3]);
     expect(kept(report, w1)).toBe('shared with account 111122223333, who may launch it where we cannot see');
@@ -54,7 +56,9 @@ describe('cleanup and uses it cannot see in groups', () => {
 
   it('keeps the AMI a resolve:ssm: image of the version a group uses resolves to', async () => {
     // Version 5 follows a parameter; today it names w1, our oldest AMI.
-    const { lt, images } = await webLine([{ data: { ImageId: 'resolve:ssm:golden/web' }, description: 'by hand' }]);
+    const { lt, images } = await webLine([
+      { data: { ImageId: 'resolve:ssm:golden/web' }, description: 'by hand' },
+    ]);
     const [w1, w2, w3] = images;
     setImageParameter(sim().world, 'golden/web', w1 ?? '');
     const report = await cycle(web);

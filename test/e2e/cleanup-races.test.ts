@@ -40,7 +40,9 @@ async function twoTemplates(): Promise<{ s: SeedResult; first: Line; second: Lin
   });
   const line = async (template: string, names: string[]): Promise<Line> => ({
     id: s.launchTemplates[template] ?? '',
-    images: await Promise.all(names.map((n, i) => markOurs(s, n, { templates: [template], age: 900 - 100 * i }))),
+    images: await Promise.all(
+      names.map((n, i) => markOurs(s, n, { templates: [template], age: 900 - 100 * i })),
+    ),
   });
   const lines = [await line('lt-a', ['a1', 'a2', 'a3']), await line('lt-b', ['b1', 'b2', 'b3'])];
   lines.sort((x, y) => x.id.localeCompare(y.id));
@@ -51,7 +53,13 @@ async function twoTemplates(): Promise<{ s: SeedResult; first: Line; second: Lin
 async function cleanupWhile(meanwhile: () => Promise<void>): Promise<CleanupReport> {
   sim().faults.add({ kind: 'api', action: 'DeleteLaunchTemplateVersions', nth: 1, delayMs: 1_500 });
   const running = runCleanup(
-    { selection: { names: ['web', 'api'], tags: [] }, keep: 1, orphanAgeMinutes: 360, dryRun: false, runId: RUN },
+    {
+      selection: { names: ['web', 'api'], tags: [] },
+      keep: 1,
+      orphanAgeMinutes: 360,
+      dryRun: false,
+      runId: RUN,
+    },
     runtime({ ec2: ec2(), autoScaling: autoScaling() }),
   );
   // The call is on its way (the simulator has seen it) but not yet carried out.
@@ -86,7 +94,9 @@ describe('cleanup racing other work', () => {
       );
     });
     expect(report.failures).toEqual([]);
-    expect(ids(report, 'launch-template-version')).toEqual([`${first.id}:1`, `${first.id}:2`, `${second.id}:1`].sort());
+    expect(ids(report, 'launch-template-version')).toEqual(
+      [`${first.id}:1`, `${first.id}:2`, `${second.id}:1`].sort(),
+    );
     expect(kept(report, `${second.id}:2`)).toBe(
       'used by group late (LaunchTemplate) (found in use when read again right before deleting)',
     );

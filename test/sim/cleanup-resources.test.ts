@@ -89,7 +89,12 @@ describe('launch permissions (ModifyImageAttribute, DescribeImageAttribute)', ()
     );
     expect(bad.name).toBe('InvalidParameterValue');
     const missing = await rejection(
-      ec2.send(new DescribeImageAttributeCommand({ ImageId: 'ami-0000000000000dead', Attribute: 'launchPermission' })),
+      ec2.send(
+        new DescribeImageAttributeCommand({
+          ImageId: 'ami-0000000000000dead',
+          Attribute: 'launchPermission',
+        }),
+      ),
     );
     expect(missing.name).toBe('InvalidAMIID.NotFound');
   });
@@ -161,10 +166,14 @@ describe('warm pools (PutWarmPool, DescribeWarmPool, DeleteWarmPool)', () => {
         LifecycleState: 'Warmed:Stopped',
         LaunchTemplate: { LaunchTemplateId: seeded.launchTemplates['shop-lt-0'], Version: '1' },
       });
-      expect(sim.state.groups.get(group)?.Instances?.map((i) => i.InstanceId)).not.toContain(instance.InstanceId);
+      expect(sim.state.groups.get(group)?.Instances?.map((i) => i.InstanceId)).not.toContain(
+        instance.InstanceId,
+      );
     }
     await asg.send(new DeleteWarmPoolCommand({ AutoScalingGroupName: group }));
-    expect((await asg.send(new DescribeWarmPoolCommand({ AutoScalingGroupName: group }))).Instances).toEqual([]);
+    expect((await asg.send(new DescribeWarmPoolCommand({ AutoScalingGroupName: group }))).Instances).toEqual(
+      [],
+    );
   });
 });
 
@@ -181,8 +190,11 @@ describe('resolve:ssm: images (DescribeLaunchTemplateVersions ResolveAlias)', ()
     );
     const id = created.LaunchTemplate?.LaunchTemplateId;
     const imageOf = async (resolve: boolean) =>
-      (await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, ResolveAlias: resolve })))
-        .LaunchTemplateVersions?.[0]?.LaunchTemplateData?.ImageId;
+      (
+        await ec2.send(
+          new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: id, ResolveAlias: resolve }),
+        )
+      ).LaunchTemplateVersions?.[0]?.LaunchTemplateData?.ImageId;
     expect(await imageOf(false)).toBe('resolve:ssm:golden/web');
     expect(await imageOf(true)).toBe(image);
     setImageParameter(sim.world, 'golden/web', seeded.images['shop-base-1']);

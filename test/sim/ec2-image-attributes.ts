@@ -56,7 +56,8 @@ const modifyImageAttribute = op((input: ModifyImageAttributeRequest, world: Worl
     ];
     if (input.OperationType === 'remove') remove.push(...flat);
     else if (input.OperationType === 'add') add.push(...flat);
-    else if (flat.length) throw new SimError('MissingParameter', 'The request must contain the parameter OperationType');
+    else if (flat.length)
+      throw new SimError('MissingParameter', 'The request must contain the parameter OperationType');
   }
   if (!add.length && !remove.length)
     throw new SimError('MissingParameter', 'The request must contain the parameter launchPermission');

@@ -78,7 +78,9 @@ describe('runPost', () => {
   it('looks again with growing pauses until the instances of an unanswered launch appear', async () => {
     const { ec2, deps, clock, log } = post({ [State.LaunchToken]: 'tok' });
     const reservation = (ids: string[]) => ({
-      Reservations: [{ Instances: ids.map((id) => ({ InstanceId: id, State: { Name: 'pending' as const } })) }],
+      Reservations: [
+        { Instances: ids.map((id) => ({ InstanceId: id, State: { Name: 'pending' as const } })) },
+      ],
     });
     ec2
       .on(DescribeInstancesCommand)

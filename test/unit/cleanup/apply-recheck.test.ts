@@ -46,12 +46,14 @@ const deleted = (report: { deleted: { kind: string; id: string }[] }) =>
 describe('applyCleanup: reading again before each step', () => {
   beforeEach(() => {
     ec2.reset();
-    ec2.on(DeleteLaunchTemplateVersionsCommand).callsFake((input: DeleteLaunchTemplateVersionsCommandInput) => ({
-      SuccessfullyDeletedLaunchTemplateVersions: (input.Versions ?? []).map((v) => ({
-        LaunchTemplateId: input.LaunchTemplateId,
-        VersionNumber: Number(v),
-      })),
-    }));
+    ec2
+      .on(DeleteLaunchTemplateVersionsCommand)
+      .callsFake((input: DeleteLaunchTemplateVersionsCommandInput) => ({
+        SuccessfullyDeletedLaunchTemplateVersions: (input.Versions ?? []).map((v) => ({
+          LaunchTemplateId: input.LaunchTemplateId,
+          VersionNumber: Number(v),
+        })),
+      }));
     ec2.on(DeregisterImageCommand).resolves({});
     ec2.on(DeleteSnapshotCommand).resolves({});
   });
@@ -75,7 +77,9 @@ describe('applyCleanup: reading again before each step', () => {
 
   it('keeps an AMI and its snapshot when a group turned to a version while it was being deleted', async () => {
     // The version is gone (AWS deletes what a group names), but its image must stay for the group.
-    const recheck = recheckFinding({ images: { 'ami-1': 'used by group late (LaunchTemplate) through lt-a:1' } });
+    const recheck = recheckFinding({
+      images: { 'ami-1': 'used by group late (LaunchTemplate) through lt-a:1' },
+    });
     const report = await applyCleanup(plan(), { dryRun: false, recheck }, fakeRuntime());
     expect(deleted(report)).toEqual([
       'launch-template-version lt-a:1',
@@ -90,7 +94,9 @@ describe('applyCleanup: reading again before each step', () => {
   it('keeps a snapshot an image was built on since the inventory', async () => {
     const recheck = recheckFinding({ snapshots: { 'snap-1': 'used by ami-copy' } });
     const report = await applyCleanup(plan(), { dryRun: false, recheck }, fakeRuntime());
-    expect(ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId)).toEqual(['snap-2']);
+    expect(ec2.commandCalls(DeleteSnapshotCommand).map((c) => c.args[0].input.SnapshotId)).toEqual([
+      'snap-2',
+    ]);
     expect(report.kept).toEqual([
       {
         kind: 'snapshot',
@@ -101,7 +107,10 @@ describe('applyCleanup: reading again before each step', () => {
   });
 
   it('deletes nothing of a step whose read fails, and says so per item', async () => {
-    const recheck = { ...nothingInUse, imagesInUse: () => Promise.reject(new Error('Throttling: slow down')) };
+    const recheck = {
+      ...nothingInUse,
+      imagesInUse: () => Promise.reject(new Error('Throttling: slow down')),
+    };
     const report = await applyCleanup(plan(), { dryRun: false, recheck }, fakeRuntime());
     expect(ec2.commandCalls(DeregisterImageCommand)).toHaveLength(0);
     expect(ec2.commandCalls(DeleteSnapshotCommand)).toHaveLength(0);
@@ -129,6 +138,8 @@ describe('applyCleanup: volumes', () => {
     );
     expect(deleted(report)).toEqual(['volume vol-1']);
     expect(report.failures).toEqual([]);
-    expect(report.kept).toEqual([{ kind: 'volume', id: 'vol-busy', reason: 'attached to an instance again' }]);
+    expect(report.kept).toEqual([
+      { kind: 'volume', id: 'vol-busy', reason: 'attached to an instance again' },
+    ]);
   });
 });

@@ -145,7 +145,11 @@ describe('applyCleanup', () => {
     ];
     const empty = { versions: [], images: [], snapshots: [], volumes: [], kept: [] };
     ec2.on(TerminateInstancesCommand).resolves({});
-    let report = await applyCleanup({ ...empty, instances }, { dryRun: false, recheck: nothingInUse }, fakeRuntime());
+    let report = await applyCleanup(
+      { ...empty, instances },
+      { dryRun: false, recheck: nothingInUse },
+      fakeRuntime(),
+    );
     expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input.InstanceIds)).toEqual([
       ['i-1', 'i-2', 'i-3'],
     ]);
@@ -160,7 +164,11 @@ describe('applyCleanup', () => {
     ec2
       .on(TerminateInstancesCommand, { InstanceIds: ['i-3'] })
       .rejects(awsError('OperationNotPermitted', 'protected'));
-    report = await applyCleanup({ ...empty, instances }, { dryRun: false, recheck: nothingInUse }, fakeRuntime());
+    report = await applyCleanup(
+      { ...empty, instances },
+      { dryRun: false, recheck: nothingInUse },
+      fakeRuntime(),
+    );
     expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(4);
     expect(report.deleted.map((d) => d.id)).toEqual(['i-1']);
     expect(report.failures).toEqual([

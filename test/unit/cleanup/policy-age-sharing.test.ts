@@ -27,7 +27,11 @@ describe('planCleanup: the minimum age', () => {
     const list = versions('lt-a', [1, 5], () => undefined).map((v) =>
       v.version === 2 ? { ...v, createdAt: minutesAgo(10) } : v,
     );
-    list[2] = { ...list[2]!, description: `asg-rolling run ${OPTIONS.runId} commit abc1234`, createdAt: minutesAgo(5) };
+    list[2] = {
+      ...list[2]!,
+      description: `asg-rolling run ${OPTIONS.runId} commit abc1234`,
+      createdAt: minutesAgo(5),
+    };
     const plan = planCleanup(inventory({ templates: [template('lt-a', 5, 5)], versions: list }), {
       ...OPTIONS,
       keep: 1,
@@ -96,15 +100,12 @@ describe('planCleanup: AMIs others may launch', () => {
 });
 
 describe('planCleanup: warm pools', () => {
-  it("keeps the version (and its AMI) a warm-pool instance was launched from", () => {
+  it('keeps the version (and its AMI) a warm-pool instance was launched from', () => {
     const plan = planCleanup(
       inventory({
         templates: [template('lt-a', 5, 5)],
         versions: versions('lt-a', [1, 5], (n) => `ami-${n}`),
-        references: [
-          ref('web', 'lt-a', '$Latest'),
-          ref('web', 'lt-a', '2', 'warm pool instance i-warm'),
-        ],
+        references: [ref('web', 'lt-a', '$Latest'), ref('web', 'lt-a', '2', 'warm pool instance i-warm')],
         images: [1, 2, 3, 4, 5].map((n) => ami(`ami-${n}`, DayMinutes + 10 * (6 - n), inScope)),
       }),
       { ...OPTIONS, keep: 1 },

@@ -28,7 +28,7 @@ import {
   type Use,
 } from '../helpers/iam-policies.js';
 import type { CallRecord } from '../sim/index.js';
-import { threeGroups, transcript, useFleet } from '../helpers/fleet.js';
+import { ageEverything, threeGroups, transcript, useFleet } from '../helpers/fleet.js';
 import { deniedCases } from '../helpers/iam-denied.js';
 
 const fleet = useFleet();
@@ -77,16 +77,6 @@ async function step(use: Use, run: () => Promise<ActionRun>): Promise<ActionRun>
   callsOf[use].push(...fleet().sim.calls.slice(from));
   expect(result.exitCode, transcript(result)).toBe(0);
   return result;
-}
-
-/** Everything made so far dates from two days ago: older than cleanup's minimum age, so it may go. */
-function ageEverything(): void {
-  const then = new Date(Date.now() - 2 * 86_400_000);
-  const { state } = fleet().sim;
-  for (const record of state.templates.values())
-    for (const version of record.versions.values()) version.CreateTime = then;
-  for (const image of state.images.values()) image.CreationDate = then.toISOString();
-  for (const snapshot of state.snapshots.values()) snapshot.StartTime = then;
 }
 
 /** A volume a temporary instance of an earlier run left (its template kept volumes on termination). */
@@ -140,7 +130,7 @@ describe('the documented IAM policies', () => {
       fleet().main(fleet().inputs({ upload: 'build', 'keep-instances': 'true', 'cleanup-keep': '5' })),
     );
     await step('deploy', () => fleet().post(kept));
-    ageEverything();
+    ageEverything(fleet().sim);
     await foreignRefresh();
     const again = await step('deploy', () =>
       fleet().main(fleet().inputs({ upload: 'build', 'on-refresh-in-progress': 'cancel' })),
@@ -148,7 +138,7 @@ describe('the documented IAM policies', () => {
     await step('deploy', () => fleet().post(again));
 
     leftoverVolume();
-    ageEverything();
+    ageEverything(fleet().sim);
     const setup = await step('split', () => fleet().main(fleet().inputs({ command: 'setup' })));
     await foreignRefresh();
     const finalize = await step('split', () =>
@@ -174,7 +164,7 @@ describe('the documented IAM policies', () => {
     );
 
     // The kept instances become orphans of an earlier run, two days old, like everything else.
-    ageEverything();
+    ageEverything(fleet().sim);
     leftoverVolume();
     for (const { instance } of fleet().sim.state.instances.values()) {
       if (!instance.Tags?.some((t) => t.Key === 'asg-rolling:role' && t.Value === 'temporary-instance'))

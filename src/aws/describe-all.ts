@@ -104,6 +104,7 @@ function toImageInfo(image: Image): ImageInfo[] {
         m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [],
       ),
       deregistrationProtection: image.DeregistrationProtection ?? '',
+      public: image.Public === true,
     },
   ];
 }
@@ -125,7 +126,8 @@ async function describeTemplateVersions(template: TemplateInfo, rt: Clients): Pr
   try {
     const pages = paginateDescribeLaunchTemplateVersions(
       { client: rt.ec2, pageSize: 200 },
-      { LaunchTemplateId: template.id },
+      // ResolveAlias: a `resolve:ssm:` image is listed as the AMI it launches today, which is in use.
+      { LaunchTemplateId: template.id, ResolveAlias: true },
     );
     for await (const page of pages) {
       for (const v of page.LaunchTemplateVersions ?? []) {
@@ -136,6 +138,7 @@ async function describeTemplateVersions(template: TemplateInfo, rt: Clients): Pr
           version: v.VersionNumber,
           imageId: imageId?.startsWith('ami-') ? imageId : undefined,
           description: v.VersionDescription ?? '',
+          createdAt: v.CreateTime ? new Date(v.CreateTime).getTime() : 0,
         });
       }
     }
@@ -189,6 +192,8 @@ export async function describeSnapshotUsers(
       );
       for await (const page of pages) {
         for (const image of page.Images ?? []) {
+          // A deregistered image stays listed for a short while but no longer holds its snapshots.
+          if (image.State === 'deregistered') continue;
           for (const mapping of image.BlockDeviceMappings ?? []) {
             const snapshotId = mapping.Ebs?.SnapshotId;
             if (!snapshotId || !wanted.has(snapshotId) || !image.ImageId) continue;
@@ -266,7 +271,7 @@ export async function describeLaunchConfigurations(
   return found;
 }
 
-function tagMap(tags: readonly Tag[] | undefined): Record<string, string> {
+export function tagMap(tags: readonly Tag[] | undefined): Record<string, string> {
   const map: Record<string, string> = {};
   for (const tag of tags ?? []) if (tag.Key) map[tag.Key] = tag.Value ?? '';
   return map;

@@ -15,9 +15,14 @@ export interface TemplateInfo {
 export interface VersionInfo {
   templateId: string;
   version: number;
-  /** undefined when the version sets no image (or an SSM parameter stands in for it). */
+  /**
+   * The AMI the version launches: its ImageId, or for `resolve:ssm:` the AMI the parameter maps to
+   * now (as DescribeLaunchTemplateVersions with ResolveAlias says); undefined when it sets none.
+   */
   imageId: string | undefined;
   description: string;
+  /** CreateTime in milliseconds since the epoch (0 when unknown). */
+  createdAt: number;
 }
 
 export interface ImageInfo {
@@ -31,6 +36,8 @@ export interface ImageInfo {
   snapshotIds: string[];
   /** DescribeImages' DeregistrationProtection, '' when absent. */
   deregistrationProtection: string;
+  /** Anyone may launch it (DescribeImages' Public). */
+  public: boolean;
 }
 
 export interface InstanceInfo {
@@ -60,4 +67,24 @@ export interface LaunchConfigurationInfo {
   imageId: string | undefined;
   /** The groups that use it. */
   groups: string[];
+}
+
+/** One of our EBS volumes (tagged at launch like its temporary instance). */
+export interface VolumeInfo {
+  id: string;
+  /** available, in-use, creating… */
+  state: string;
+  /** CreateTime in milliseconds since the epoch (0 when unknown). */
+  createdAt: number;
+  tags: Readonly<Record<string, string>>;
+}
+
+/** An instance waiting in a group's warm pool, with the template version it was launched from. */
+export interface WarmPoolInstance {
+  group: string;
+  instanceId: string;
+  launchTemplateId: string | undefined;
+  launchTemplateName: string | undefined;
+  /** As Auto Scaling reports it: a version number. */
+  version: string | undefined;
 }

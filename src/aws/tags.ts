@@ -75,6 +75,12 @@ export function isOurVersionDescription(description: string): boolean {
   ).test(description);
 }
 
+/** The run id a description of ours names (`asg-rolling run <id> …`), or undefined for any other. */
+export function versionRunId(description: string): string | undefined {
+  if (!isOurVersionDescription(description)) return undefined;
+  return description.split(' ')[2];
+}
+
 /**
  * Ends a comma-separated tag value (Groups, LaunchTemplates) that was cut at AWS's 256-character
  * limit, so a reader knows the list is incomplete.

@@ -1,16 +1,20 @@
 /**
  * Carries out a cleanup plan. Order is what keeps it safe when some deletions fail: versions first,
  * then only the AMIs whose every referencing version is really gone, then only the snapshots whose
- * every image is really gone. Each failure is reported and the rest continues.
+ * every image is really gone, then leftover volumes. Right before each step what uses its items is
+ * read again (recheck.ts), and anything newly in use stays. Each failure is reported and the rest
+ * continues.
  */
 import pLimit from 'p-limit';
 import { chunk } from '../aws/batch.js';
 import { deleteSnapshot, deregisterImage } from '../aws/images.js';
 import { terminateEach } from '../aws/instances.js';
 import { deleteTemplateVersions } from '../aws/launch-templates.js';
+import { deleteVolume } from '../aws/volumes.js';
 import { awsErrorCode, errorMessage } from '../lib/errors.js';
 import type { Runtime } from '../aws/clients.js';
-import type { CleanupPlan, VersionDeletion } from './policy.js';
+import type { CleanupPlan, VersionDeletion } from './plan-types.js';
+import type { InUse, Recheck } from './recheck.js';
 import type { CleanedItem, CleanupFailure, CleanupReport, KeptItem } from '../report/records.js';
 
 /** DeleteLaunchTemplateVersions accepts at most this many versions per call. */
@@ -23,15 +27,19 @@ const GoneCodes = new Set([
   'InvalidAMIID.NotFound',
   'InvalidAMIID.Unavailable',
   'InvalidSnapshot.NotFound',
+  'InvalidVolume.NotFound',
   'launchTemplateVersionDoesNotExist',
 ]);
+
+/** Said of an item a read right before its deletion found in use. */
+const FoundAgain = 'found in use when read again right before deleting';
 
 type Clients = Pick<Runtime, 'ec2' | 'log' | 'signal'>;
 
 /** Performs the plan (or, with dryRun, only reports it) and returns what was deleted, kept and failed. */
 export async function applyCleanup(
   plan: CleanupPlan,
-  options: { dryRun: boolean },
+  options: { dryRun: boolean; recheck: Recheck },
   rt: Clients,
 ): Promise<CleanupReport> {
   const report: CleanupReport = { deleted: [], kept: [...plan.kept], failures: [] };
@@ -41,12 +49,13 @@ export async function applyCleanup(
       ...plan.instances.map((i) => item('instance', i.id, i.reason, true)),
       ...plan.images.map((i) => item('ami', i.id, i.reason, true)),
       ...plan.snapshots.map((s) => item('snapshot', s.id, s.reason, true)),
+      ...plan.volumes.map((v) => item('volume', v.id, v.reason, true)),
     ];
     for (const cleaned of items) rt.log.info(`Would delete ${cleaned.kind} ${cleaned.id}: ${cleaned.reason}`);
     report.deleted.push(...items);
     return report;
   }
-  const run = new Run(report, rt);
+  const run = new Run(report, rt, options.recheck);
 
   const gone = new Set<string>();
   if (run.proceed()) for (const id of await run.deleteVersions(plan.versions)) gone.add(id);
@@ -54,7 +63,7 @@ export async function applyCleanup(
 
   const deregistered = new Set<string>();
   if (run.proceed()) {
-    const ready = plan.images.filter((image) => {
+    const possible = plan.images.filter((image) => {
       const left = image.requires.filter((id) => !gone.has(id));
       if (left.length === 0) return true;
       run.keep({
@@ -64,13 +73,24 @@ export async function applyCleanup(
       });
       return false;
     });
+    const versionImages = new Map(
+      plan.versions.flatMap((v) => (gone.has(v.id) && v.imageId ? [[v.id, v.imageId] as const] : [])),
+    );
+    const ready = await run.stillUnused('ami', possible, (ids) =>
+      options.recheck.imagesInUse(ids, versionImages),
+    );
     await run.each(ready, 'ami', (id, abortSignal) => deregisterImage(rt.ec2, id, abortSignal), deregistered);
   }
   if (run.proceed()) {
-    const ready = plan.snapshots.filter((snapshot) => snapshot.requires.every((id) => deregistered.has(id)));
-    for (const skipped of plan.snapshots.filter((s) => !ready.includes(s))) {
+    const possible = plan.snapshots.filter((snapshot) =>
+      snapshot.requires.every((id) => deregistered.has(id)),
+    );
+    for (const skipped of plan.snapshots.filter((s) => !possible.includes(s))) {
       rt.log.info(`Keeping snapshot ${skipped.id}: its image is still registered`);
     }
+    const ready = await run.stillUnused('snapshot', possible, (ids) =>
+      options.recheck.snapshotsInUse(ids, deregistered),
+    );
     await run.each(
       ready,
       'snapshot',
@@ -78,6 +98,13 @@ export async function applyCleanup(
       new Set(),
     );
   }
+  if (run.proceed())
+    await run.each(
+      plan.volumes,
+      'volume',
+      (id, abortSignal) => deleteVolume(rt.ec2, id, abortSignal),
+      new Set(),
+    );
   return report;
 }
 
@@ -90,6 +117,7 @@ class Run {
   constructor(
     private readonly report: CleanupReport,
     private readonly rt: Clients,
+    private readonly recheck: Recheck,
   ) {}
 
   /** False once the run is cancelled: nothing new starts, what is done stays reported. */
@@ -114,12 +142,41 @@ class Run {
     this.report.failures.push({ kind, id, error } satisfies CleanupFailure);
   }
 
-  /** Deletes versions per template, at most 200 a call; returns the ids that are gone. */
+  /**
+   * The items `read` does not find in use now; the others are kept, said why. When the read fails,
+   * none goes: each is reported as a failure, since deleting blind is what the read is there to stop.
+   */
+  async stillUnused<T extends { id: string }>(
+    kind: KeptItem['kind'],
+    items: readonly T[],
+    read: (ids: string[]) => Promise<InUse>,
+  ): Promise<T[]> {
+    if (items.length === 0) return [];
+    let inUse: InUse;
+    try {
+      inUse = await read(items.map((i) => i.id));
+    } catch (error) {
+      for (const entry of items) this.fail(kind, entry.id, `not deleted: ${errorMessage(error)}`);
+      return [];
+    }
+    return items.filter((entry) => {
+      const why = inUse.get(entry.id);
+      if (why) this.keep({ kind, id: entry.id, reason: `${why} (${FoundAgain})` });
+      return !why;
+    });
+  }
+
+  /**
+   * Deletes versions per template, at most 200 a call, each call right after reading again which
+   * versions are in use; returns the ids that are gone.
+   */
   async deleteVersions(versions: readonly VersionDeletion[]): Promise<string[]> {
     const gone: string[] = [];
     const byTemplate = new Map<string, VersionDeletion[]>();
     for (const v of versions) byTemplate.set(v.templateId, [...(byTemplate.get(v.templateId) ?? []), v]);
-    for (const [templateId, list] of byTemplate) {
+    for (const [templateId, all] of byTemplate) {
+      if (!this.proceed()) break;
+      const list = await this.stillUnused('launch-template-version', all, () => this.recheck.versionsInUse());
       for (const batch of chunk(list, VersionsPerCall)) {
         const byNumber = new Map(batch.map((v) => [v.version, v]));
         try {
@@ -190,11 +247,15 @@ class Run {
   }
 
   /** Records a failure unless the error says the resource is already gone; true when gone. */
-  private failOrGone(kind: string, id: string, error: unknown): boolean {
+  private failOrGone(kind: CleanedItem['kind'], id: string, error: unknown): boolean {
     const code = awsErrorCode(error);
     if (code && GoneCodes.has(code)) {
       this.rt.log.debug(`${kind} ${id} was already gone`);
       return true;
+    }
+    if (kind === 'volume' && code === 'VolumeInUse') {
+      this.keep({ kind, id, reason: 'attached to an instance again' });
+      return false;
     }
     this.fail(kind, id, errorMessage(error));
     return false;

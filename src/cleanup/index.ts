@@ -7,6 +7,7 @@ import type { Runtime } from '../aws/clients.js';
 import { applyCleanup } from './apply.js';
 import { readInventory } from './inventory.js';
 import { planCleanup } from './policy.js';
+import { recheckWith } from './recheck.js';
 import type { CleanupOptions } from './types.js';
 import type { CleanupReport } from '../report/records.js';
 
@@ -23,7 +24,8 @@ export async function runCleanup(options: CleanupOptions, rt: Runtime): Promise<
     `Cleanup inventory: ${inventory.scopedTemplateIds.length} launch template(s) in scope, ` +
       `${inventory.versions.length} version(s), ${inventory.images.length} of our AMI(s), ` +
       `${inventory.temporaryInstances.length} temporary instance(s), ` +
-      `${inventory.snapshots.length} snapshot(s) of ours no AMI of ours lists`,
+      `${inventory.snapshots.length} snapshot(s) of ours no AMI of ours lists, ` +
+      `${inventory.volumes.length} available volume(s) of ours`,
   );
   const plan = planCleanup(inventory, {
     keep: options.keep,
@@ -32,7 +34,7 @@ export async function runCleanup(options: CleanupOptions, rt: Runtime): Promise<
     now: rt.clock.now(),
   });
   for (const kept of plan.kept) rt.log.info(`Keeping ${kept.kind} ${kept.id}: ${kept.reason}`);
-  const report = await applyCleanup(plan, { dryRun: options.dryRun }, rt);
+  const report = await applyCleanup(plan, { dryRun: options.dryRun, recheck: recheckWith(rt) }, rt);
   const verb = options.dryRun ? 'would delete' : 'deleted';
   rt.log.info(
     `Cleanup ${verb} ${report.deleted.length} item(s), kept ${report.kept.length}, ${report.failures.length} failure(s).`,

@@ -20,24 +20,24 @@ import {
   describeTemplates,
   describeVersions,
 } from '../aws/describe-all.js';
+import { describeSharing, describeWarmPoolInstances } from '../aws/describe-usage.js';
 import { resolveVersionNumber } from '../aws/launch-templates.js';
+import { describeOurAvailableVolumes } from '../aws/volumes.js';
 import { inScope, selectionScope } from './scope.js';
-import type { GroupReference, Inventory } from './types.js';
-import type { TemplateInfo, VersionInfo } from '../aws/resources.js';
+import { isInstanceUse, type GroupReference, type Inventory } from './types.js';
+import type { TemplateInfo, VersionInfo, WarmPoolInstance } from '../aws/resources.js';
 
 type Clients = Pick<Runtime, 'ec2' | 'autoScaling' | 'log'>;
 
 /** Reads the groups, templates, versions, our AMIs and snapshots, and what uses them. */
 export async function readInventory(options: { selection: Selection }, rt: Clients): Promise<Inventory> {
-  const allGroups = await describeAllGroups(rt);
-  const selected = selectGroups(allGroups, options.selection);
-  const templates = await describeTemplates(rt);
+  const { allGroups, templates, references } = await readReferences(rt);
   const byName = new Map(templates.map((t) => [t.name, t.id]));
-  const references = allGroups.flatMap((group) => groupReferences(group, byName));
+  const selected = selectGroups(allGroups, options.selection);
   const selectedNames = selected.map((group) => group.AutoScalingGroupName ?? '').filter(Boolean);
   const ownReferences = selected
     .flatMap((group) => groupReferences(group, byName))
-    .filter((ref) => !ref.via.startsWith('instance '));
+    .filter((ref) => !isInstanceUse(ref));
   const scopedTemplateIds = [...new Set(ownReferences.map((ref) => ref.templateId))].sort();
   for (const group of selected) {
     if (!group.LaunchTemplate && !group.MixedInstancesPolicy) {
@@ -92,6 +92,11 @@ export async function readInventory(options: { selection: Selection }, rt: Clien
     ...new Set([...candidates.flatMap((image) => image.snapshotIds), ...snapshots.map((s) => s.id)]),
   ];
   const snapshotUsers = await describeSnapshotUsers(snapshotIds, rt);
+  const sharing = await describeSharing(
+    candidates.filter((image) => image.state !== 'deregistered'),
+    rt,
+  );
+  const volumes = await describeOurAvailableVolumes(rt);
   return {
     selectedGroups: selectedNames,
     scopedTemplateIds,
@@ -105,7 +110,46 @@ export async function readInventory(options: { selection: Selection }, rt: Clien
     snapshotUsers,
     snapshots,
     launchConfigurations,
+    sharing,
+    volumes,
   };
+}
+
+/**
+ * Every group of the account, every launch template, and every use of a template by a group, one of
+ * its instances or an instance in its warm pool: what decides whether a version is in use. Read for
+ * the inventory, and again right before versions are deleted.
+ */
+export async function readReferences(rt: Clients): Promise<{
+  allGroups: AutoScalingGroup[];
+  templates: TemplateInfo[];
+  references: GroupReference[];
+}> {
+  const allGroups = await describeAllGroups(rt);
+  const templates = await describeTemplates(rt);
+  const byName = new Map(templates.map((t) => [t.name, t.id]));
+  const warm = await describeWarmPoolInstances(allGroups, rt);
+  const references = [
+    ...allGroups.flatMap((group) => groupReferences(group, byName)),
+    ...warm.flatMap((instance) => warmPoolReference(instance, byName)),
+  ];
+  return { allGroups, templates, references };
+}
+
+function warmPoolReference(
+  instance: WarmPoolInstance,
+  byName: ReadonlyMap<string, string>,
+): GroupReference[] {
+  const templateId = instance.launchTemplateId ?? byName.get(instance.launchTemplateName ?? '');
+  if (!templateId) return [];
+  return [
+    {
+      group: instance.group,
+      templateId,
+      version: instance.version ?? '$Default',
+      via: `warm pool instance ${instance.instanceId}`,
+    },
+  ];
 }
 
 /** The images that references resolve to through their template's versions. */

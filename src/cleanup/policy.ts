@@ -3,61 +3,30 @@
  * it free of AWS and of the clock makes every safety rule a table test.
  */
 import { resolveVersionNumber } from '../aws/launch-templates.js';
-import { isOurVersionDescription, Roles, Tags } from '../aws/tags.js';
+import { isOurVersionDescription, Tags, versionRunId } from '../aws/tags.js';
+import { tooYoung } from './age.js';
+import { planOrphans, planOrphanSnapshots, planVolumes } from './leftovers.js';
+import type {
+  CleanupPlan,
+  ImageDeregistration,
+  PolicyOptions,
+  SnapshotDeletion,
+  VersionDeletion,
+} from './plan-types.js';
 import { inScope, selectionScope, tagList, type Scope } from './scope.js';
-import type { GroupReference, Inventory } from './types.js';
-import type { ImageInfo, InstanceInfo, SnapshotInfo, TemplateInfo, VersionInfo } from '../aws/resources.js';
+import { isInstanceUse, type GroupReference, type Inventory } from './types.js';
+import type { ImageInfo, TemplateInfo, VersionInfo } from '../aws/resources.js';
 import type { KeptItem } from '../report/records.js';
 
-export interface PolicyOptions {
-  keep: number;
-  orphanAgeMinutes: number;
-  runId: string;
-  /** Milliseconds since the epoch, for the age of orphans. */
-  now: number;
-}
-
-export interface VersionDeletion {
-  /** `lt-…:7` */
-  id: string;
-  templateId: string;
-  version: number;
-  reason: string;
-}
-
-export interface ImageDeregistration {
-  id: string;
-  reason: string;
-  /**
-   * Ids of the versions being deleted that still use this image: if any of them could not be
-   * deleted, the image is still in use and must stay.
-   */
-  requires: string[];
-}
-
-export interface SnapshotDeletion {
-  id: string;
-  reason: string;
-  /** The images (all being deregistered) that use the snapshot; each must be gone first. */
-  requires: string[];
-}
-
-export interface InstanceTermination {
-  id: string;
-  reason: string;
-}
-
-/** What to delete, in the order it must go, and what stays with its reasons. */
-export interface CleanupPlan {
-  versions: VersionDeletion[];
-  images: ImageDeregistration[];
-  snapshots: SnapshotDeletion[];
-  instances: InstanceTermination[];
-  kept: KeptItem[];
-}
-
-/** States in which a temporary instance still costs money and can be terminated. */
-const OrphanStates = new Set(['pending', 'running', 'stopping', 'stopped']);
+export type {
+  CleanupPlan,
+  ImageDeregistration,
+  InstanceTermination,
+  PolicyOptions,
+  SnapshotDeletion,
+  VersionDeletion,
+  VolumeDeletion,
+} from './plan-types.js';
 
 /** How many users of a resource a reason names before it summarises the rest. */
 const ReasonsShown = 3;
@@ -82,7 +51,7 @@ export function planCleanup(inventory: Inventory, options: PolicyOptions): Clean
   const referenced = resolveReferences(inventory.references, templates);
   const scope = selectionScope(inventory);
 
-  const versionPlan = planVersions({ inventory, templates, referenced, keep });
+  const versionPlan = planVersions({ inventory, templates, referenced, keep, options });
   const deletedVersions = new Set(versionPlan.deletions.map((d) => d.id));
   const imagePlan = planImages({
     inventory,
@@ -91,7 +60,7 @@ export function planCleanup(inventory: Inventory, options: PolicyOptions): Clean
     referenced,
     deletedVersions,
     keep,
-    runId: options.runId,
+    options,
   });
   const snapshots = planSnapshots(inventory, imagePlan.deregistrations);
   const instances = planOrphans({ inventory, scope, options });
@@ -100,6 +69,7 @@ export function planCleanup(inventory: Inventory, options: PolicyOptions): Clean
     images: imagePlan.deregistrations,
     snapshots: [...snapshots, ...planOrphanSnapshots({ inventory, scope, options })],
     instances,
+    volumes: planVolumes({ inventory, scope, options }),
     kept: [...versionPlan.kept, ...imagePlan.kept],
   };
 }
@@ -133,7 +103,7 @@ function resolveReferences(
     push(used, versionId(template.id, number), {
       group: ref.group,
       how,
-      instance: ref.via.startsWith('instance '),
+      instance: isInstanceUse(ref),
     });
   }
   return used;
@@ -144,6 +114,7 @@ function planVersions(input: {
   templates: ReadonlyMap<string, TemplateInfo>;
   referenced: ReadonlyMap<string, Use[]>;
   keep: number;
+  options: PolicyOptions;
 }): { deletions: VersionDeletion[]; kept: KeptItem[] } {
   const deletions: VersionDeletion[] = [];
   const kept: KeptItem[] = [];
@@ -164,6 +135,8 @@ function planVersions(input: {
     if (version.version === template.latestVersion) reasons.push('latest version');
     reasons.push(...(input.referenced.get(id) ?? []).map((use) => useText(use)));
     if (place < input.keep) reasons.push(`one of the newest ${input.keep} versions we made`);
+    const young = tooYoung(version.createdAt, input.options.now);
+    if (young && versionRunId(version.description) !== input.options.runId) reasons.push(young);
     if (reasons.length > 0) {
       kept.push({ kind: 'launch-template-version', id, reason: summarise(reasons) });
     } else {
@@ -171,6 +144,7 @@ function planVersions(input: {
         id,
         templateId: version.templateId,
         version: version.version,
+        imageId: version.imageId,
         reason: `older than the newest ${input.keep} versions we made; not default, latest or used by any group`,
       });
     }
@@ -185,7 +159,7 @@ function planImages(input: {
   referenced: ReadonlyMap<string, Use[]>;
   deletedVersions: ReadonlySet<string>;
   keep: number;
-  runId: string;
+  options: PolicyOptions;
 }): { deregistrations: ImageDeregistration[]; kept: KeptItem[] } {
   const { inventory } = input;
   const users = new Map<string, string[]>();
@@ -216,14 +190,19 @@ function planImages(input: {
   const newest = newestImages(inventory.images, input.keep);
   const deregistrations: ImageDeregistration[] = [];
   const kept: KeptItem[] = [];
+  // A deregistered image stays listed for a while (AWS documents it): nothing left to deregister.
   const candidates = inventory.images
-    .filter((image) => inScope(image.tags, input.scope, image.id))
+    .filter((image) => image.state !== 'deregistered' && inScope(image.tags, input.scope, image.id))
     .sort((a, b) => a.id.localeCompare(b.id));
   for (const image of candidates) {
     const reasons: string[] = [];
     if (isProtected(image)) reasons.push('deregistration protection is on');
     if (image.state === 'pending') reasons.push('not available yet (pending)');
-    if (image.tags[Tags.RunId] === input.runId) reasons.push('made by this run');
+    if (image.tags[Tags.RunId] === input.options.runId) reasons.push('made by this run');
+    else reasons.push(...[tooYoung(image.createdAt, input.options.now) ?? []].flat());
+    const sharedWith = inventory.sharing[image.id] ?? [];
+    if (sharedWith.length > 0)
+      reasons.push(`shared with ${sharedWith.join(', ')}, who may launch it where we cannot see`);
     reasons.push(...(users.get(image.id) ?? []));
     const newestFor = newest.get(image.id);
     if (newestFor) reasons.push(`one of the newest ${input.keep} AMIs for ${newestFor.join(', ')}`);
@@ -244,9 +223,9 @@ function planImages(input: {
 /** Image id → the templates (or groups) for which it is among our newest `keep` AMIs. */
 function newestImages(images: readonly ImageInfo[], keep: number): Map<string, string[]> {
   const byKey = new Map<string, ImageInfo[]>();
-  // A failed image can never launch anything, so it does not take one of the places kept for rollback.
+  // A failed or deregistered image can never launch anything, so it takes no place kept for rollback.
   for (const image of images) {
-    if (image.state === 'failed') continue;
+    if (image.state === 'failed' || image.state === 'deregistered') continue;
     for (const key of rankingKeys(image)) push(byKey, key, image);
   }
   const newest = new Map<string, string[]>();
@@ -292,70 +271,6 @@ function planSnapshots(
     }
   }
   return [...deletions.values()];
-}
-
-function planOrphans(input: {
-  inventory: Inventory;
-  scope: Scope;
-  options: PolicyOptions;
-}): InstanceTermination[] {
-  const { inventory, scope, options } = input;
-  const terminations: InstanceTermination[] = [];
-  for (const instance of [...inventory.temporaryInstances].sort((a, b) => a.id.localeCompare(b.id))) {
-    if (!isOurTemporaryInstance(instance) || !OrphanStates.has(instance.state)) continue;
-    const runId = instance.tags[Tags.RunId] ?? '';
-    if (runId === options.runId || !inScope(instance.tags, scope)) continue;
-    const created = createdAt(instance);
-    // An instance we cannot age might belong to a job still running: leave it.
-    if (created === undefined) continue;
-    const minutes = (options.now - created) / 60_000;
-    if (minutes <= options.orphanAgeMinutes) continue;
-    terminations.push({
-      id: instance.id,
-      reason: `temporary instance of run ${runId || '(unknown)'}, ${Math.floor(minutes)} minutes old (over ${options.orphanAgeMinutes}), ${instance.state}`,
-    });
-  }
-  return terminations;
-}
-
-/**
- * Our snapshots whose AMI is gone (a DeleteSnapshot that failed or was cancelled after its AMI was
- * deregistered, a failed AMI that listed none): no image of the account uses them, they are complete,
- * of another run and older than orphan-age, so no bake still in progress can be meant.
- */
-function planOrphanSnapshots(input: {
-  inventory: Inventory;
-  scope: Scope;
-  options: PolicyOptions;
-}): SnapshotDeletion[] {
-  const { inventory, scope, options } = input;
-  const mapped = new Set(inventory.images.flatMap((image) => image.snapshotIds));
-  const deletions: SnapshotDeletion[] = [];
-  for (const snapshot of [...inventory.snapshots].sort((a, b) => a.id.localeCompare(b.id))) {
-    if (!isOurSnapshot(snapshot) || snapshot.state !== 'completed' || mapped.has(snapshot.id)) continue;
-    if ((inventory.snapshotUsers[snapshot.id] ?? []).length > 0) continue;
-    if (snapshot.tags[Tags.RunId] === options.runId || !inScope(snapshot.tags, scope)) continue;
-    if (snapshot.startedAt <= 0 || (options.now - snapshot.startedAt) / 60_000 <= options.orphanAgeMinutes)
-      continue;
-    const image = /\bami-[0-9a-f]+\b/.exec(snapshot.description)?.[0];
-    deletions.push({ id: snapshot.id, reason: `its AMI ${image ? `${image} ` : ''}is gone`, requires: [] });
-  }
-  return deletions;
-}
-
-function isOurSnapshot(snapshot: SnapshotInfo): boolean {
-  return snapshot.tags[Tags.Managed] === 'true' && snapshot.tags[Tags.Role] === Roles.Ami;
-}
-
-function isOurTemporaryInstance(instance: InstanceInfo): boolean {
-  return instance.tags[Tags.Managed] === 'true' && instance.tags[Tags.Role] === Roles.TemporaryInstance;
-}
-
-/** The CreatedAt tag we wrote, else LaunchTime (which restarts when a stopped instance starts again). */
-function createdAt(instance: InstanceInfo): number | undefined {
-  const tagged = Date.parse(instance.tags[Tags.CreatedAt] ?? '');
-  if (Number.isFinite(tagged)) return tagged;
-  return instance.launchedAt > 0 ? instance.launchedAt : undefined;
 }
 
 function summarise(reasons: readonly string[]): string {

@@ -10,6 +10,7 @@ import type {
   SnapshotInfo,
   TemplateInfo,
   VersionInfo,
+  VolumeInfo,
 } from '../aws/resources.js';
 import type { Selection } from '../config/index.js';
 
@@ -32,8 +33,16 @@ export interface GroupReference {
   templateId: string;
   /** A number, `$Latest` or `$Default`, as the group wrote it. */
   version: string;
-  /** How the group uses it, for the report: `LaunchTemplate`, `MixedInstancesPolicy`, `instance i-…`. */
+  /**
+   * How the group uses it, for the report: `LaunchTemplate`, `MixedInstancesPolicy`, `instance i-…`
+   * or `warm pool instance i-…`.
+   */
   via: string;
+}
+
+/** Whether the use is by one instance (in the group or its warm pool), not the group's own setting. */
+export function isInstanceUse(ref: Pick<GroupReference, 'via'>): boolean {
+  return ref.via.startsWith('instance ') || ref.via.startsWith('warm pool instance ');
 }
 
 /** Everything the policy needs, read from AWS in a few batched, paginated calls. */
@@ -51,7 +60,10 @@ export interface Inventory {
    * a candidate for deregistration (so no version anywhere loses its image).
    */
   versions: VersionInfo[];
-  /** Uses of launch templates by ALL groups in the account, not only the selected ones. */
+  /**
+   * Uses of launch templates by ALL groups in the account, not only the selected ones, their
+   * instances and the instances in their warm pools.
+   */
   references: GroupReference[];
   /** All our AMIs (Managed tag, owned by this account). */
   images: ImageInfo[];
@@ -68,4 +80,8 @@ export interface Inventory {
   snapshots: SnapshotInfo[];
   /** The launch configurations of every group that uses one, read when an AMI could go. */
   launchConfigurations: LaunchConfigurationInfo[];
+  /** Our AMIs in scope that others may launch: image id → who (`public`, `account 1111…`). */
+  sharing: Readonly<Record<string, string[]>>;
+  /** Our temporary instances' volumes in state `available`. */
+  volumes: VolumeInfo[];
 }

@@ -50,6 +50,14 @@ function pollScale(env: NodeJS.ProcessEnv, problems: string[]): number {
   return 1;
 }
 
+/**
+ * The poll scale alone, for the post step (which reads no inputs): an invalid value counts as unset
+ * there, since the post step must still clean up.
+ */
+export function readPollScale(env: NodeJS.ProcessEnv = process.env): number {
+  return pollScale(env, []);
+}
+
 function runContext(env: NodeJS.ProcessEnv, problems: string[]): RunContext {
   const runIdEnv = env.GITHUB_RUN_ID ?? '';
   const server = env.GITHUB_SERVER_URL ?? '';

@@ -9,7 +9,7 @@ import { cell } from './summary.js';
 const MaxRows = 300;
 
 /** Kinds in the order a reader thinks of them: the launch template first, then what hangs off it. */
-const KindOrder = ['launch-template-version', 'ami', 'snapshot', 'instance'];
+const KindOrder = ['launch-template-version', 'ami', 'snapshot', 'instance', 'volume'];
 
 /**
  * The cleanup section of the job summary: failures first, then one row per deletion (or would-be

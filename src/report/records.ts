@@ -12,11 +12,11 @@ export interface RefreshRecord {
   readonly seconds: number;
 }
 
-export type CleanedKind = 'launch-template-version' | 'ami' | 'snapshot' | 'instance';
+export type CleanedKind = 'launch-template-version' | 'ami' | 'snapshot' | 'instance' | 'volume';
 
 export interface CleanedItem {
   kind: CleanedKind;
-  /** `ami-…`, `snap-…`, `i-…`, or `lt-…:7` for a launch template version. */
+  /** `ami-…`, `snap-…`, `i-…`, `vol-…`, or `lt-…:7` for a launch template version. */
   id: string;
   reason: string;
   /** true: it would have been deleted, but the run was a dry run. */
@@ -24,7 +24,7 @@ export interface CleanedItem {
 }
 
 export interface KeptItem {
-  kind: 'launch-template-version' | 'ami';
+  kind: 'launch-template-version' | 'ami' | 'snapshot' | 'volume';
   id: string;
   /** Why it stays, naming what uses it (group, version, instance) when it is in use. */
   reason: string;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ActionRun } from '../helpers/action-runner.js';
-import { errors, output, threeGroups, transcript, useFleet } from '../helpers/fleet.js';
+import { ageEverything, errors, output, threeGroups, transcript, useFleet } from '../helpers/fleet.js';
 
 const fleet = useFleet({ seed: threeGroups });
 
@@ -40,6 +40,8 @@ describe('cleanup after two deploys', () => {
     expect(oldWorkerSnapshots).toHaveLength(1);
     expect(oldWebSnapshots).toHaveLength(1);
 
+    // The deploys were yesterday: what they made is past cleanup's minimum age.
+    ageEverything(fleet().sim);
     const cleanup = await fleet().main(fleet().inputs({ command: 'cleanup', 'cleanup-keep': '1' }));
     expect(cleanup.exitCode, transcript(cleanup)).toBe(0);
     expect(errors(cleanup)).toEqual([]);

@@ -8,7 +8,11 @@
  * Each policy allows exactly the actions its use needed (no unused permission), and a table of calls
  * the policies exist to stop must be denied.
  */
-import { AutoScalingClient, StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  AutoScalingClient,
+  PutWarmPoolCommand,
+  StartInstanceRefreshCommand,
+} from '@aws-sdk/client-auto-scaling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ActionRun } from '../helpers/action-runner.js';
 import { deployable, requestsFor, type AuthRequest } from '../helpers/iam-context.js';
@@ -24,7 +28,7 @@ import {
   type Use,
 } from '../helpers/iam-policies.js';
 import type { CallRecord } from '../sim/index.js';
-import { threeGroups, transcript, useFleet } from '../helpers/fleet.js';
+import { ageEverything, threeGroups, transcript, useFleet } from '../helpers/fleet.js';
 import { deniedCases } from '../helpers/iam-denied.js';
 
 const fleet = useFleet();
@@ -44,7 +48,8 @@ beforeAll(async () => {
     }
   };
   // Elsewhere in the account, not deployable: a group still on a launch configuration (cleanup reads
-  // what it launches) and a launch template nobody selected.
+  // what it launches), a launch template nobody selected, and a group with a warm pool (cleanup reads
+  // the versions its waiting instances were launched from).
   const fixture = deployable(threeGroups);
   const seeded = fleet().sim.seed({
     ...fixture,
@@ -56,9 +61,11 @@ beforeAll(async () => {
     groups: [
       ...(fixture.groups ?? []),
       { name: 'legacy', launchConfigurationName: 'legacy-lc', desiredCapacity: 0 },
+      { name: 'pooled', launchTemplate: { name: 'lt-other' }, desiredCapacity: 0, maxSize: 1 },
     ],
   });
   baseWebImage = seeded.images['base-web'] ?? '';
+  await autoScaling.send(new PutWarmPoolCommand({ AutoScalingGroupName: 'pooled' }));
   for (const use of Uses) policies[use] = await readPolicy(use);
 }, 120_000);
 afterAll(async () => {
@@ -72,6 +79,25 @@ async function step(use: Use, run: () => Promise<ActionRun>): Promise<ActionRun>
   callsOf[use].push(...fleet().sim.calls.slice(from));
   expect(result.exitCode, transcript(result)).toBe(0);
   return result;
+}
+
+/** A volume a temporary instance of an earlier run left (its template kept volumes on termination). */
+function leftoverVolume(): void {
+  const { state } = fleet().sim;
+  const id = state.id('vol');
+  state.volumes.set(id, {
+    VolumeId: id,
+    State: 'available',
+    Size: 8,
+    CreateTime: new Date(Date.now() - 2 * 86_400_000),
+    Attachments: [],
+    Tags: [
+      { Key: 'asg-rolling:managed', Value: 'true' },
+      { Key: 'asg-rolling:role', Value: 'temporary-instance' },
+      { Key: 'asg-rolling:run-id', Value: 'an-earlier-run' },
+      { Key: 'asg-rolling:groups', Value: 'shop-web' },
+    ],
+  });
 }
 
 /** Someone else's refresh is running on a group: `cancel` needs CancelInstanceRefresh. */
@@ -99,17 +125,22 @@ async function deniedBy(policy: Policy, requests: readonly AuthRequest[]): Promi
 
 describe('the documented IAM policies', () => {
   it('allow every request of every command, and nothing any command does not need', async () => {
+    // Each use that cleans up finds a volume left behind to delete.
+    leftoverVolume();
     // Keeps its instances (launched from the base images, not ours): orphans for the cleanup below.
     const kept = await step('deploy', () =>
       fleet().main(fleet().inputs({ upload: 'build', 'keep-instances': 'true', 'cleanup-keep': '5' })),
     );
     await step('deploy', () => fleet().post(kept));
+    ageEverything(fleet().sim);
     await foreignRefresh();
     const again = await step('deploy', () =>
       fleet().main(fleet().inputs({ upload: 'build', 'on-refresh-in-progress': 'cancel' })),
     );
     await step('deploy', () => fleet().post(again));
 
+    leftoverVolume();
+    ageEverything(fleet().sim);
     const setup = await step('split', () => fleet().main(fleet().inputs({ command: 'setup' })));
     await foreignRefresh();
     const finalize = await step('split', () =>
@@ -134,7 +165,9 @@ describe('the documented IAM policies', () => {
       fleet().main(fleet().inputs({ command: 'refresh', 'on-refresh-in-progress': 'cancel' })),
     );
 
-    // The kept instances become orphans of an earlier run, two days old.
+    // The kept instances become orphans of an earlier run, two days old, like everything else.
+    ageEverything(fleet().sim);
+    leftoverVolume();
     for (const { instance } of fleet().sim.state.instances.values()) {
       if (!instance.Tags?.some((t) => t.Key === 'asg-rolling:role' && t.Value === 'temporary-instance'))
         continue;

@@ -6,11 +6,11 @@ import { runCleanup } from '../../src/cleanup/index.js';
 import { runtime } from '../helpers/cleanup-invariant.js';
 import { RUN, ids, kept, useCleanupSimulator } from '../helpers/cleanup-cycle.js';
 
-const { sim, ec2, autoScaling, markOurs, cycle } = useCleanupSimulator();
+const { sim, seed, ec2, autoScaling, markOurs, cycle } = useCleanupSimulator();
 
 describe('cleanup against the simulator', () => {
   it('deletes 450 old versions in calls of at most 200', async () => {
-    const s = sim().seed({
+    const s = seed({
       images: ['e1', 'e2', 'e3', 'e4'].map((name) => ({ name })),
       launchTemplates: [
         {
@@ -44,7 +44,7 @@ describe('cleanup against the simulator', () => {
   });
 
   it('sends DeleteLaunchTemplateVersions in batches of at most 200', async () => {
-    const s = sim().seed({
+    const s = seed({
       images: [{ name: 'e1' }],
       launchTemplates: [
         {

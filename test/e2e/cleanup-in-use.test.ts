@@ -8,7 +8,7 @@ import { existingImages } from '../helpers/cleanup-invariant.js';
 import type { Fixture } from '../sim/index.js';
 import { minutesAgo, ours, ids, kept, useCleanupSimulator } from '../helpers/cleanup-cycle.js';
 
-const { sim, ec2, markOurs, cycle } = useCleanupSimulator();
+const { sim, seed, ec2, markOurs, cycle } = useCleanupSimulator();
 
 describe('cleanup against the simulator', () => {
   it('keeps an AMI shared with another template whose kept version still uses it', async () => {
@@ -26,7 +26,7 @@ describe('cleanup against the simulator', () => {
         { name: 'api', launchTemplate: { name: 'lt-api', version: '2' }, desiredCapacity: 1 },
       ],
     };
-    const s = sim().seed(fixture);
+    const s = seed(fixture);
     const web = s.launchTemplates['lt-web'];
     const api = s.launchTemplates['lt-api'];
     const shared = await markOurs(s, 'shared', { templates: ['lt-web', 'lt-api'], age: 500 });
@@ -46,7 +46,7 @@ describe('cleanup against the simulator', () => {
   });
 
   it('keeps an AMI that only a remaining version of a template out of scope still uses', async () => {
-    const s = sim().seed({
+    const s = seed({
       images: ['base', 'shared', 'a1', 'b1'].map((name) => ({ name })),
       launchTemplates: [
         {
@@ -77,7 +77,7 @@ describe('cleanup against the simulator', () => {
 
   it('keeps the default version and versions referenced by $Latest, $Default and number, by any group', async () => {
     const names = ['c2', 'c3', 'c4', 'c5', 'c6', 'c7', 'c8'];
-    const s = sim().seed({
+    const s = seed({
       images: ['base', ...names].map((name) => ({ name })),
       launchTemplates: [
         {
@@ -137,7 +137,7 @@ describe('cleanup against the simulator', () => {
   });
 
   it('never touches untagged AMIs or ours of other templates, and copes with a version whose AMI is gone', async () => {
-    const s = sim().seed({
+    const s = seed({
       images: ['base', 'manual', 'foreign', 'gone', 'd3'].map((name) => ({ name })),
       launchTemplates: [
         { name: 'lt-web', versions: [{ imageName: 'base', description: 'initial' }, ...ours('gone', 'd3')] },
@@ -163,7 +163,7 @@ describe('cleanup against the simulator', () => {
   });
 
   it('keeps an AMI only a launch configuration of a group outside the selection uses', async () => {
-    const s = sim().seed({
+    const s = seed({
       images: ['base', 'l1', 'l2', 'l3'].map((name) => ({ name })),
       launchTemplates: [
         {

@@ -14,11 +14,11 @@ import { describe, expect, it } from 'vitest';
 import { Roles, Tags } from '../../src/aws/tags.js';
 import { RUN, minutesAgo, ours, ids, kept, useCleanupSimulator } from '../helpers/cleanup-cycle.js';
 
-const { sim, ec2, markOurs, cycle } = useCleanupSimulator();
+const { sim, seed, ec2, markOurs, cycle } = useCleanupSimulator();
 
 describe('cleanup against the simulator', () => {
   it('keeps AMIs used by instances or protected, and terminates only true orphans', async () => {
-    const s = sim().seed({
+    const s = seed({
       images: ['base', 'x0', 'x1', 'x2', 'x3'].map((name) => ({ name })),
       launchTemplates: [
         {
@@ -75,7 +75,7 @@ describe('cleanup against the simulator', () => {
   });
 
   it('deletes a snapshot of ours whose AMI is gone, once it is older than orphan-age', async () => {
-    const s = sim().seed({
+    const s = seed({
       images: ['base', 'o1', 'o2', 'o3', 'o4'].map((name) => ({ name })),
       launchTemplates: [{ name: 'lt-web', versions: [{ imageName: 'base', description: 'initial' }] }],
       groups: [{ name: 'web', launchTemplate: { name: 'lt-web', version: '$Latest' }, desiredCapacity: 1 }],

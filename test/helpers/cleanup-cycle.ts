@@ -12,7 +12,7 @@ import { type CleanupReport } from '../../src/report/records.js';
 import type { Selection } from '../../src/config/index.js';
 import { Roles, Tags } from '../../src/aws/tags.js';
 import { assertNothingInUseLost, existingImages, runtime } from './cleanup-invariant.js';
-import { startSimulator, type SeedResult, type Simulator } from '../sim/index.js';
+import { startSimulator, type Fixture, type SeedResult, type Simulator } from '../sim/index.js';
 
 /** The run id of the cleanup under test. */
 export const RUN = 'run-now';
@@ -39,8 +39,13 @@ export const ids = (report: CleanupReport, kind: string): string[] =>
 export const kept = (report: CleanupReport, id: string | undefined): string | undefined =>
   report.kept.find((k) => k.id === id)?.reason;
 
+/** How long ago seeded resources were made: older than cleanup's minimum age, as yesterday's are. */
+export const SeededAgeMinutes = 24 * 60;
+
 export interface CleanupSimulator {
   sim(): Simulator;
+  /** Seeds the fixture as made SeededAgeMinutes ago (versions, images, snapshots). */
+  seed(fixture: Fixture): SeedResult;
   ec2(): EC2Client;
   autoScaling(): AutoScalingClient;
   /** Marks a seeded image as one of our AMIs for the given templates, made `age` minutes ago. */
@@ -80,6 +85,16 @@ export function useCleanupSimulator(): CleanupSimulator {
   beforeEach(async () => {
     await sim.reset();
   });
+
+  function seed(fixture: Fixture): SeedResult {
+    const seeded = sim.seed(fixture);
+    const then = new Date(Date.now() - SeededAgeMinutes * 60_000);
+    for (const record of sim.state.templates.values())
+      for (const version of record.versions.values()) version.CreateTime = then;
+    for (const image of sim.state.images.values()) image.CreationDate = then.toISOString();
+    for (const snapshot of sim.state.snapshots.values()) snapshot.StartTime = then;
+    return seeded;
+  }
 
   async function markOurs(
     seeded: SeedResult,
@@ -132,5 +147,5 @@ export function useCleanupSimulator(): CleanupSimulator {
     return real;
   }
 
-  return { sim: () => sim, ec2: () => ec2, autoScaling: () => autoScaling, markOurs, cycle };
+  return { sim: () => sim, seed, ec2: () => ec2, autoScaling: () => autoScaling, markOurs, cycle };
 }

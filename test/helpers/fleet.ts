@@ -247,6 +247,18 @@ export function isGone(instance: Instance): boolean {
   return instance.State?.Name === 'terminated' || instance.State?.Name === 'shutting-down';
 }
 
+/**
+ * Dates every version, AMI and snapshot in the simulator two days back: older than cleanup's minimum
+ * age, as what earlier deploys made is on a real account by the time a later cleanup runs.
+ */
+export function ageEverything(sim: Simulator): void {
+  const then = new Date(Date.now() - 2 * 86_400_000);
+  for (const record of sim.state.templates.values())
+    for (const version of record.versions.values()) version.CreateTime = then;
+  for (const image of sim.state.images.values()) image.CreationDate = then.toISOString();
+  for (const snapshot of sim.state.snapshots.values()) snapshot.StartTime = then;
+}
+
 /** Temporary instances that are neither terminated nor shutting down. */
 export function orphans(sim: Simulator): string[] {
   return temporaryInstances(sim)

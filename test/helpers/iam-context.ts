@@ -200,6 +200,17 @@ export function requestsFor(call: ObservedCall, state: State): AuthRequest[] {
     }
     case 'ec2:DeleteSnapshot':
       return [snapshot(str(p.SnapshotId) ?? '')];
+    case 'ec2:DeleteVolume': {
+      const id = str(p.VolumeId) ?? '';
+      return [
+        {
+          action,
+          resource: ec2('volume', id),
+          context: resourceTags(state.volumes.get(id)?.Tags),
+          why: 'volume',
+        },
+      ];
+    }
     case 'ec2:CreateLaunchTemplateVersion':
     case 'ec2:ModifyLaunchTemplate':
     case 'ec2:DeleteLaunchTemplateVersions':

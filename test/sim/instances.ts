@@ -3,6 +3,7 @@
 // boot delay after `running` and closes when it stops or terminates.
 import type { Instance, InstanceStateName, Tag } from '@aws-sdk/client-ec2';
 
+import { attachVolumes, releaseVolumes, type VolumeSpec } from './ec2-volumes.js';
 import { SimError } from './errors.js';
 import type { InstanceRecord } from './state.js';
 import type { World } from './world.js';
@@ -28,6 +29,8 @@ export interface LaunchSpec {
   launchIndex?: number;
   /** Seeding: create it already running (and booted). */
   running?: boolean;
+  /** DeleteOnTermination and tags of its volumes. */
+  volumes?: VolumeSpec;
 }
 
 const zones = ['a', 'b', 'c'];
@@ -102,6 +105,7 @@ export function launchInstance(world: World, spec: LaunchSpec): InstanceRecord {
     volumes,
   };
   world.state.instances.set(id, record);
+  attachVolumes(world, record, spec.volumes ?? {});
   if (spec.running) {
     setState(world, record, 'running');
     markBooted(world, record);
@@ -211,6 +215,7 @@ export function terminateInstance(world: World, record: InstanceRecord): void {
   const ctx = { instanceId: record.instance.InstanceId, groupName: record.groupName };
   transition(world, record, world.latency.transition('instanceShuttingDown', ctx), () => {
     setState(world, record, 'terminated');
+    releaseVolumes(world, record);
     record.instance.StateReason = {
       Code: 'Client.UserInitiatedShutdown',
       Message: 'Client.UserInitiatedShutdown: User initiated shutdown',

@@ -192,6 +192,10 @@ export const runInstances = op((input: RunInstancesRequest, world: World): Reser
       keyName: input.KeyName ?? data?.KeyName,
       tags,
       launchIndex: i,
+      volumes: {
+        mappings: [...(data?.BlockDeviceMappings ?? []), ...(input.BlockDeviceMappings ?? [])],
+        tags: mergeTags(tagsFor(ltSpecs, 'volume'), tagsFor(input.TagSpecifications, 'volume')),
+      },
     });
     record.visibleAt = visibleAt;
     record.protection = protection;

@@ -7,17 +7,26 @@ import http from 'node:http';
 import { autoscalingHandlers } from './autoscaling.js';
 import { decodeInput, encodeOutput, operationSchemas, type Service } from './codec.js';
 import { control } from './control.js';
+import { imageAttributeHandlers } from './ec2-image-attributes.js';
 import { imageHandlers } from './ec2-images.js';
 import { instanceHandlers } from './ec2-instances.js';
 import { templateHandlers } from './ec2-templates.js';
+import { volumeHandlers } from './ec2-volumes.js';
 import { SimError } from './errors.js';
 import type { Handler } from './handler.js';
+import { warmPoolHandlers } from './warm-pools.js';
 import type { World } from './world.js';
 import { errorXml, successXml } from './xml.js';
 
 export const handlers: Record<Service, Record<string, Handler>> = {
-  ec2: { ...instanceHandlers, ...imageHandlers, ...templateHandlers },
-  autoscaling: autoscalingHandlers,
+  ec2: {
+    ...instanceHandlers,
+    ...imageHandlers,
+    ...imageAttributeHandlers,
+    ...templateHandlers,
+    ...volumeHandlers,
+  },
+  autoscaling: { ...autoscalingHandlers, ...warmPoolHandlers },
 };
 
 export interface CallRecord {
@@ -60,7 +69,7 @@ export class Calls {
 function serviceOf(version: string | null, action: string): Service {
   if (version === '2011-01-01') return 'autoscaling';
   if (version === '2016-11-15') return 'ec2';
-  return autoscalingHandlers[action] ? 'autoscaling' : 'ec2';
+  return handlers.autoscaling[action] ? 'autoscaling' : 'ec2';
 }
 
 const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

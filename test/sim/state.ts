@@ -3,8 +3,22 @@
 // the *Record wrappers.
 import { randomUUID } from 'node:crypto';
 
-import type { AutoScalingGroup, InstanceRefresh, LaunchConfiguration } from '@aws-sdk/client-auto-scaling';
-import type { Image, Instance, LaunchTemplate, LaunchTemplateVersion, Snapshot } from '@aws-sdk/client-ec2';
+import type {
+  AutoScalingGroup,
+  Instance as GroupInstance,
+  InstanceRefresh,
+  LaunchConfiguration,
+  WarmPoolConfiguration,
+} from '@aws-sdk/client-auto-scaling';
+import type {
+  Image,
+  Instance,
+  LaunchPermission,
+  LaunchTemplate,
+  LaunchTemplateVersion,
+  Snapshot,
+  Volume,
+} from '@aws-sdk/client-ec2';
 
 export interface InstanceRecord {
   instance: Instance;
@@ -58,6 +72,12 @@ export interface RefreshRecord {
   stop?: () => void;
 }
 
+export interface WarmPoolRecord {
+  configuration: WarmPoolConfiguration;
+  /** Ids of the instances in the pool (Warmed:Stopped, Warmed:Running…), each with its lifecycle state. */
+  instances: Map<string, GroupInstance>;
+}
+
 export class State {
   instances = new Map<string, InstanceRecord>();
   images = new Map<string, Image>();
@@ -75,6 +95,12 @@ export class State {
   imagesVisibleAt = new Map<string, number>();
   /** Systems Manager parameters by name (an AMI id each), for `resolve:ssm:` image references. */
   parameters = new Map<string, string>();
+  /** Who besides the owner may launch each image (ModifyImageAttribute launchPermission). */
+  launchPermissions = new Map<string, LaunchPermission[]>();
+  /** EBS volumes by id, attached to their instance or (DeleteOnTermination false) left `available`. */
+  volumes = new Map<string, Volume>();
+  /** Warm pools by group name: their configuration and the instances waiting in them. */
+  warmPools = new Map<string, WarmPoolRecord>();
   private counter = 0;
   private addressCount = 0;
 

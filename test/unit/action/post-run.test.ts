@@ -1,9 +1,10 @@
-import { EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { State } from '../../../src/lib/constants.js';
-import { runPost } from '../../../src/action/post-run.js';
-import { recordingLogger } from '../../helpers/fakes.js';
+import { LaunchSearchWindowMs, runPost } from '../../../src/action/post-run.js';
+import { Tags } from '../../../src/aws/tags.js';
+import { fakeClock, recordingLogger } from '../../helpers/fakes.js';
 
 function post(state: Record<string, string>) {
   const client = new EC2Client({
@@ -13,7 +14,9 @@ function post(state: Record<string, string>) {
   const ec2 = mockClient(client);
   const regions: (string | undefined)[] = [];
   const log = recordingLogger();
+  const clock = fakeClock();
   const deps = {
+    clock,
     getState: (name: string) => state[name] ?? '',
     ec2: (region: string | undefined) => {
       regions.push(region);
@@ -21,7 +24,7 @@ function post(state: Record<string, string>) {
     },
     log,
   };
-  return { ec2, deps, regions, log };
+  return { ec2, deps, regions, log, clock };
 }
 
 const notFound = (): Error =>
@@ -51,15 +54,65 @@ describe('runPost', () => {
     expect(log.lines.some((l) => l.startsWith('warning'))).toBe(false);
   });
 
-  it('turns a failing cleanup into a warning, never a failure', async () => {
-    const { ec2, deps, log } = post({ [State.TemporaryInstances]: '["i-1"]' });
+  it('fails the step naming the instances it could not terminate, since they cost money', async () => {
+    const { ec2, deps } = post({ [State.TemporaryInstances]: '["i-1"]' });
     ec2
       .on(TerminateInstancesCommand)
       .rejects(Object.assign(new Error('not authorized'), { name: 'UnauthorizedOperation' }));
-    await expect(runPost(deps)).resolves.toBeUndefined();
-    expect(log.lines).toContain(
-      'warning Could not clean up the temporary instances: Could not terminate instance(s): i-1: not authorized',
+    await expect(runPost(deps)).rejects.toThrow(
+      'Temporary instance(s) i-1 may still be running (and costing money): terminate them by hand. Could not terminate instance(s): i-1: not authorized',
     );
+  });
+
+  it('fails the step when a launch was in flight and it cannot look for its instance', async () => {
+    const { ec2, deps } = post({ [State.TemporaryInstances]: '["i-1"]', [State.LaunchToken]: 'tok' });
+    ec2.on(DescribeInstancesCommand).rejects(new Error('Could not load credentials from any providers'));
+    ec2.on(TerminateInstancesCommand).resolves({});
+    await expect(runPost(deps)).rejects.toThrow(
+      `Could not look for temporary instances tagged ${Tags.LaunchToken}=tok (a launch was in flight, so one may be running and costing money): Could not load credentials from any providers`,
+    );
+    // The saved instance still went first.
+    expect(ec2.commandCalls(TerminateInstancesCommand)[0]?.args[0].input).toEqual({ InstanceIds: ['i-1'] });
+  });
+
+  it('looks again with growing pauses until the instances of an unanswered launch appear', async () => {
+    const { ec2, deps, clock, log } = post({ [State.LaunchToken]: 'tok' });
+    const reservation = (ids: string[]) => ({
+      Reservations: [
+        { Instances: ids.map((id) => ({ InstanceId: id, State: { Name: 'pending' as const } })) },
+      ],
+    });
+    ec2
+      .on(DescribeInstancesCommand)
+      .resolvesOnce(reservation([]))
+      .resolvesOnce(reservation([]))
+      .resolvesOnce(reservation(['i-7']))
+      .resolvesOnce(reservation(['i-7', 'i-8']))
+      .resolves(reservation(['i-7', 'i-8']));
+    ec2.on(TerminateInstancesCommand).resolves({});
+    await runPost(deps);
+    expect(clock.sleeps).toEqual([2_000, 4_000, 8_000, 16_000]);
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters?.[0]).toEqual({
+      Name: `tag:${Tags.LaunchToken}`,
+      Values: ['tok'],
+    });
+    expect(ec2.commandCalls(TerminateInstancesCommand)[0]?.args[0].input).toEqual({
+      InstanceIds: ['i-7', 'i-8'],
+    });
+    expect(log.lines).toContain('info Terminated temporary instance(s) i-7, i-8');
+  });
+
+  it('gives up on an unanswered launch after the window, shorter under a poll scale', async () => {
+    for (const scale of [1, 0.01]) {
+      const { ec2, deps, clock, log } = post({ [State.LaunchToken]: 'tok' });
+      ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+      await runPost({ ...deps, pollScale: scale });
+      const waited = clock.sleeps.reduce((a, b) => a + b, 0);
+      expect(waited).toBeLessThanOrEqual(LaunchSearchWindowMs * scale);
+      expect(waited).toBeGreaterThan(LaunchSearchWindowMs * scale * 0.6);
+      expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
+      expect(log.lines.at(-1)).toBe('info No temporary instances to clean up');
+    }
   });
 
   it('keeps the instances with keep-instances, naming them', async () => {

@@ -11,6 +11,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { applyCleanup } from '../../../src/cleanup/apply.js';
 import type { CleanupPlan } from '../../../src/cleanup/policy.js';
 import { fakeRuntime } from '../../helpers/fakes.js';
+import { nothingInUse } from './recheck-fakes.js';
 
 const ec2 = mockClient(EC2Client);
 
@@ -41,6 +42,7 @@ function bigPlan(): CleanupPlan {
       { id: 'snap-gone', reason: 'snapshot of ami-gone', requires: ['ami-gone'] },
     ],
     instances: [],
+    volumes: [],
     kept: [{ kind: 'ami', id: 'ami-new', reason: 'one of the newest 1 AMIs for lt-a' }],
   };
 }
@@ -78,7 +80,7 @@ describe('applyCleanup', () => {
       .rejects(awsError('InvalidSnapshot.InUse', 'in use by ami-x'));
     const rt = fakeRuntime();
 
-    const report = await applyCleanup(bigPlan(), { dryRun: false }, rt);
+    const report = await applyCleanup(bigPlan(), { dryRun: false, recheck: nothingInUse }, rt);
 
     const calls = ec2.commandCalls(DeleteLaunchTemplateVersionsCommand).map((c) => c.args[0].input);
     expect(calls.map((i) => [i.LaunchTemplateId, i.Versions?.length])).toEqual([
@@ -123,7 +125,7 @@ describe('applyCleanup', () => {
     const plan = bigPlan();
     const report = await applyCleanup(
       { ...plan, snapshots: [], images: [] },
-      { dryRun: false },
+      { dryRun: false, recheck: nothingInUse },
       fakeRuntime(),
     );
     expect(report.failures).toHaveLength(450);
@@ -141,9 +143,13 @@ describe('applyCleanup', () => {
       { id: 'i-2', reason: 'orphan' },
       { id: 'i-3', reason: 'orphan' },
     ];
-    const empty = { versions: [], images: [], snapshots: [], kept: [] };
+    const empty = { versions: [], images: [], snapshots: [], volumes: [], kept: [] };
     ec2.on(TerminateInstancesCommand).resolves({});
-    let report = await applyCleanup({ ...empty, instances }, { dryRun: false }, fakeRuntime());
+    let report = await applyCleanup(
+      { ...empty, instances },
+      { dryRun: false, recheck: nothingInUse },
+      fakeRuntime(),
+    );
     expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input.InstanceIds)).toEqual([
       ['i-1', 'i-2', 'i-3'],
     ]);
@@ -158,7 +164,11 @@ describe('applyCleanup', () => {
     ec2
       .on(TerminateInstancesCommand, { InstanceIds: ['i-3'] })
       .rejects(awsError('OperationNotPermitted', 'protected'));
-    report = await applyCleanup({ ...empty, instances }, { dryRun: false }, fakeRuntime());
+    report = await applyCleanup(
+      { ...empty, instances },
+      { dryRun: false, recheck: nothingInUse },
+      fakeRuntime(),
+    );
     expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(4);
     expect(report.deleted.map((d) => d.id)).toEqual(['i-1']);
     expect(report.failures).toEqual([
@@ -173,8 +183,8 @@ describe('applyCleanup', () => {
     ];
     ec2.on(TerminateInstancesCommand).rejects(awsError('UnauthorizedOperation', 'not allowed'));
     const report = await applyCleanup(
-      { versions: [], images: [], snapshots: [], kept: [], instances },
-      { dryRun: false },
+      { versions: [], images: [], snapshots: [], volumes: [], kept: [], instances },
+      { dryRun: false, recheck: nothingInUse },
       fakeRuntime(),
     );
     expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(1);
@@ -192,13 +202,14 @@ describe('applyCleanup', () => {
         versions: [],
         images: [],
         instances: [],
+        volumes: [],
         kept: [],
         snapshots: [
           { id: 'snap-orphan', reason: 'its AMI ami-1 is gone', requires: [] },
           { id: 'snap-odd', reason: 'its AMI is gone', requires: [] },
         ],
       },
-      { dryRun: false },
+      { dryRun: false, recheck: nothingInUse },
       fakeRuntime(),
     );
     expect(report.deleted).toEqual([
@@ -210,7 +221,7 @@ describe('applyCleanup', () => {
   it('changes nothing under dry-run and reports every would-be deletion', async () => {
     const rt = fakeRuntime();
     const plan = { ...bigPlan(), instances: [{ id: 'i-9', reason: 'orphan' }] };
-    const report = await applyCleanup(plan, { dryRun: true }, rt);
+    const report = await applyCleanup(plan, { dryRun: true, recheck: nothingInUse }, rt);
     expect(ec2.calls()).toHaveLength(0);
     expect(report.deleted).toHaveLength(451 + 4 + 4 + 1);
     expect(report.deleted.every((d) => d.dryRun)).toBe(true);
@@ -226,7 +237,7 @@ describe('applyCleanup', () => {
   it('starts nothing once the run is cancelled', async () => {
     const rt = fakeRuntime();
     rt.controller.abort(new Error('SIGTERM'));
-    const report = await applyCleanup(bigPlan(), { dryRun: false }, rt);
+    const report = await applyCleanup(bigPlan(), { dryRun: false, recheck: nothingInUse }, rt);
     expect(ec2.calls()).toHaveLength(0);
     expect(report.deleted).toEqual([]);
     expect(rt.log.lines.some((l) => l.startsWith('warning Cleanup stopped early'))).toBe(true);

@@ -7,11 +7,13 @@ import {
   type DescribeLaunchConfigurationsCommandInput,
 } from '@aws-sdk/client-auto-scaling';
 import {
+  DescribeImageAttributeCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeLaunchTemplateVersionsCommand,
   DescribeLaunchTemplatesCommand,
   DescribeSnapshotsCommand,
+  DescribeVolumesCommand,
   EC2Client,
   type DescribeImagesCommandInput,
   type DescribeSnapshotsCommandInput,
@@ -118,6 +120,8 @@ function mockAccount(options: { ourImages: Image[]; ourSnapshots?: Snapshot[] })
         ImageId: 'ami-3',
       })),
     }));
+  ec2.on(DescribeVolumesCommand).resolves({ Volumes: [] });
+  ec2.on(DescribeImageAttributeCommand).resolves({ LaunchPermissions: [] });
   ec2.on(DescribeSnapshotsCommand).callsFake((input: DescribeSnapshotsCommandInput) => {
     const page = pageOf(options.ourSnapshots ?? [], input.NextToken, 2);
     return { Snapshots: page.items, NextToken: page.next };
@@ -258,6 +262,7 @@ describe('readInventory', () => {
       tags: { [Tags.Managed]: 'true', [Tags.LaunchTemplates]: 'lt-elsewhere,lt-web' },
       snapshotIds: ['snap-1'],
       deregistrationProtection: 'enabled',
+      public: false,
     });
     expect(new Set(inv.versions.map((v) => v.templateId))).toEqual(
       new Set(['lt-web', 'lt-mixed', 'lt-ovr', 'lt-unrelated']),

@@ -6,6 +6,8 @@ import type { ImageInfo, TemplateInfo, VersionInfo } from '../../../src/aws/reso
 
 export const NOW = Date.parse('2026-06-01T12:00:00Z');
 export const minutesAgo = (m: number): number => NOW - m * 60_000;
+/** Older than the minimum age: what most cases use, so that age decides nothing unless meant to. */
+export const DayMinutes = 24 * 60;
 export const OPTIONS: PolicyOptions = { keep: 2, orphanAgeMinutes: 360, runId: 'run-now', now: NOW };
 
 export function template(id: string, defaultVersion: number, latestVersion: number): TemplateInfo {
@@ -26,6 +28,7 @@ export function versions(
       version: n,
       imageId: image(n),
       description: foreign.includes(n) ? 'made by hand' : `asg-rolling run r${n} commit abc1234`,
+      createdAt: minutesAgo(DayMinutes),
     });
   }
   return list;
@@ -53,6 +56,7 @@ export function ami(
     tags: { [Tags.Managed]: 'true', [Tags.Role]: Roles.Ami, [Tags.RunId]: 'run-old', ...tags },
     snapshotIds: [`snap-${id.slice(4)}`],
     deregistrationProtection: 'disabled',
+    public: false,
     ...extra,
   };
 }
@@ -71,6 +75,8 @@ export function inventory(partial: Partial<Inventory>): Inventory {
     snapshotUsers: {},
     snapshots: [],
     launchConfigurations: [],
+    sharing: {},
+    volumes: [],
     ...partial,
   };
 }

@@ -35,7 +35,9 @@ describe('planCleanup: tag lists cut at 256 characters', () => {
       inventory({
         selectedImages: ['ami-3'],
         templates: [template('lt-a', 1, 1)],
-        versions: [{ templateId: 'lt-a', version: 1, imageId: 'ami-3', description: 'by hand' }],
+        versions: [
+          { templateId: 'lt-a', version: 1, imageId: 'ami-3', description: 'by hand', createdAt: 1 },
+        ],
         references: [ref('web', 'lt-a', '$Default')],
         images,
       }),

@@ -3,7 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { planCleanup } from '../../../src/cleanup/policy.js';
 import type { GroupReference } from '../../../src/cleanup/types.js';
 import type { VersionInfo } from '../../../src/aws/resources.js';
-import { OPTIONS, template, versions, ref, inventory, ids, keptReason } from './policy-builders.js';
+import {
+  DayMinutes,
+  OPTIONS,
+  minutesAgo,
+  template,
+  versions,
+  ref,
+  inventory,
+  ids,
+  keptReason,
+} from './policy-builders.js';
 
 describe('planCleanup: launch template versions', () => {
   const base = {
@@ -74,6 +84,7 @@ describe('planCleanup: launch template versions', () => {
       version,
       imageId: undefined,
       description,
+      createdAt: minutesAgo(DayMinutes),
     });
     const plan = planCleanup(
       inventory({

@@ -18,7 +18,7 @@ import type { waitForSsh } from '../../../src/ssh/index.js';
 import { setupInstance } from '../../../src/phases/setup.js';
 import { runPost } from '../../../src/action/post-run.js';
 import { InstanceRegistry } from '../../../src/phases/instance-registry.js';
-import { recordingLogger, testContext, plannedImage } from '../../helpers/fakes.js';
+import { fakeClock, recordingLogger, testContext, plannedImage } from '../../helpers/fakes.js';
 
 type WaitForSsh = typeof waitForSsh;
 
@@ -104,6 +104,8 @@ describe('runPost with a launch token', () => {
       ec2: () => client,
       removeFile: async () => undefined,
       log,
+      // The post step looks again after a pause: a fake clock makes the pause instant.
+      clock: fakeClock(),
     };
     return { ec2, deps, log };
   }
@@ -136,16 +138,16 @@ describe('runPost with a launch token', () => {
     expect(log.lines).toContain('info No temporary instances to clean up');
   });
 
-  it('still terminates the saved instances when the search fails', async () => {
-    const { ec2, deps, log } = post({
+  it('still terminates the saved instances when the search fails, then fails the step', async () => {
+    const { ec2, deps } = post({
       [State.TemporaryInstances]: '["i-saved"]',
       [State.LaunchToken]: 'tok',
     });
     ec2.on(DescribeInstancesCommand).rejects(new Error('not authorized'));
-    await runPost(deps);
+    // An unanswered launch may have left an instance nobody can find now: that must not pass quietly.
+    await expect(runPost(deps)).rejects.toThrow(/^Could not look for temporary instances tagged/);
     expect(ec2.commandCalls(TerminateInstancesCommand)[0]?.args[0].input).toEqual({
       InstanceIds: ['i-saved'],
     });
-    expect(log.lines.some((l) => l.startsWith('warning Could not look for temporary instances'))).toBe(true);
   });
 });

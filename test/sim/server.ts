@@ -106,6 +106,8 @@ export async function answer(
         fault.fail.error.message ?? `Injected fault: ${fault.fail.error.code}`,
         fault.fail.error.status ?? 400,
       );
+    // Permission first: a denied DryRun answers UnauthorizedOperation, an allowed one DryRunOperation.
+    world.permissions.check(service, action, world.state.accountId);
     if (service === 'ec2' && input.DryRun === true) {
       throw new SimError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
     }

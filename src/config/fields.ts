@@ -52,6 +52,10 @@ export const InputDefaults: Readonly<Record<Inputs, string>> = {
   [Inputs.CleanupKeep]: '5',
   [Inputs.OrphanAge]: '360',
   [Inputs.DryRun]: 'false',
+  [Inputs.Preflight]: 'true',
+  [Inputs.GithubDeployment]: 'false',
+  [Inputs.GithubToken]: '${{ github.token }}',
+  [Inputs.GithubEnvironment]: '',
 };
 
 /** Splits a newline- or comma-separated input into trimmed, non-empty items. */
@@ -217,6 +221,15 @@ export function normalizeKey(key: string): string {
   return text === '' ? '' : `${text}\n`;
 }
 
+// GitHub's environment names: at most 255 characters, no line breaks or control characters.
+const githubEnvironment = z
+  .string()
+  .transform((value, ctx) =>
+    value.length <= 255 && ![...value].some((c) => c < ' ' || c === '\u007f')
+      ? value
+      : reject(ctx, 'empty or an environment name of at most 255 characters on one line'),
+  );
+
 export const fields = {
   [Inputs.Command]: oneOf(['deploy', 'setup', 'finalize', 'refresh', 'cleanup', 'wait-idle'] as const),
   [Inputs.AsgNames]: list(255, Infinity, 'group names'),
@@ -277,6 +290,10 @@ export const fields = {
   [Inputs.CleanupKeep]: whole(1, 1000),
   [Inputs.OrphanAge]: whole(1, 525_600),
   [Inputs.DryRun]: bool,
+  [Inputs.Preflight]: bool,
+  [Inputs.GithubDeployment]: bool,
+  [Inputs.GithubToken]: text,
+  [Inputs.GithubEnvironment]: githubEnvironment,
 } satisfies Record<Inputs, z.ZodType<unknown, string>>;
 
 export type Values = { -readonly [K in Inputs]: z.output<(typeof fields)[K]> };
@@ -291,6 +308,7 @@ export function parseFields(input: InputReader, setSecret: (secret: string) => v
   for (const name of Object.values(Inputs)) {
     const raw = input(name).trim() || InputDefaults[name];
     if (name === Inputs.SshPrivateKey && raw !== '') maskKey(raw, setSecret);
+    if (name === Inputs.GithubToken && raw !== '') setSecret(raw);
     const result = fields[name].safeParse(raw);
     if (result.success) {
       (values as Record<string, unknown>)[name] = result.data;

@@ -41,6 +41,10 @@ export enum Inputs {
   CleanupKeep = 'cleanup-keep',
   OrphanAge = 'orphan-age',
   DryRun = 'dry-run',
+  Preflight = 'preflight',
+  GithubDeployment = 'github-deployment',
+  GithubToken = 'github-token',
+  GithubEnvironment = 'github-environment',
 }
 
 /** Output names, exactly as in action.yml. */
@@ -50,6 +54,7 @@ export enum Outputs {
   LaunchTemplateVersions = 'launch-template-versions',
   InstanceRefreshes = 'instance-refreshes',
   Cleaned = 'cleaned',
+  Plan = 'plan',
 }
 
 /** Keys of what the main step hands to the post step (core.saveState / core.getState). */

@@ -7,10 +7,7 @@
  * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html) list
  * UnauthorizedOperation, "You are not authorized to perform this operation", for the real call too.
  */
-import {
-  DescribeAutoScalingGroupsCommand,
-  StartInstanceRefreshCommand,
-} from '@aws-sdk/client-auto-scaling';
+import { DescribeAutoScalingGroupsCommand, StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
 import { CreateImageCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 

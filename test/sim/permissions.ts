@@ -31,7 +31,15 @@ export class Permissions {
     if (!this.denied.has(iamAction.toLowerCase())) return;
     const who = `User: arn:aws:iam::${accountId}:user/test is not authorized to perform: ${iamAction}`;
     if (service === 'ec2')
-      throw new SimError('UnauthorizedOperation', `You are not authorized to perform this operation. ${who}`, 403);
-    throw new SimError('AccessDenied', `${who} because no identity-based policy allows the ${iamAction} action`, 403);
+      throw new SimError(
+        'UnauthorizedOperation',
+        `You are not authorized to perform this operation. ${who}`,
+        403,
+      );
+    throw new SimError(
+      'AccessDenied',
+      `${who} because no identity-based policy allows the ${iamAction} action`,
+      403,
+    );
   }
 }

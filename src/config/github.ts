@@ -39,6 +39,10 @@ export function githubChecks(v: Partial<Values>, env: NodeJS.ProcessEnv, problem
     problems.push(
       `Environment variable "GITHUB_REPOSITORY" must be "owner/name" when "github-deployment" is true, got ${quote(env.GITHUB_REPOSITORY ?? '')}.`,
     );
+  if (!env.GITHUB_SHA)
+    problems.push(
+      'Environment variable "GITHUB_SHA" must name the commit the deployment is for when "github-deployment" is true, got "".',
+    );
   const apiUrl = env.GITHUB_API_URL ?? '';
   if (apiUrl !== '' && !URL.canParse(apiUrl))
     problems.push(`Environment variable "GITHUB_API_URL" must be a URL, got ${quote(apiUrl)}.`);

@@ -106,13 +106,14 @@ export async function answer(
         fault.fail.error.message ?? `Injected fault: ${fault.fail.error.code}`,
         fault.fail.error.status ?? 400,
       );
+    // Synchronous with the handler: the observer sees the state exactly as the handler finds it.
+    // Before the DryRun answer, since AWS authorizes a DryRun request exactly as the real one.
+    observed = world.observer?.({ service, action, params: input }, world.state);
     // Permission first: a denied DryRun answers UnauthorizedOperation, an allowed one DryRunOperation.
     world.permissions.check(service, action, world.state.accountId);
     if (service === 'ec2' && input.DryRun === true) {
       throw new SimError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
     }
-    // Synchronous with the handler: the observer sees the state exactly as the handler finds it.
-    observed = world.observer?.({ service, action, params: input }, world.state);
     const output = handler(input, world) ?? {};
     body = successXml(
       service,

@@ -25,6 +25,12 @@ export interface ApiFault {
   error?: { code: string; message?: string; status?: number } | 'throttle' | 'server';
   /** Extra response delay in real milliseconds (slow responses); alone it does not fail the call. */
   delayMs?: number;
+  /**
+   * Also match EC2 DryRun requests. Off by default: a DryRun is answered before the work that
+   * injected faults stand for (capacity, a slow or failing launch), so a fault meant for the
+   * launch must not fail the permission check that precedes it.
+   */
+  dryRun?: boolean;
 }
 
 export interface ImageFault {
@@ -103,6 +109,7 @@ export class Faults {
     let delayMs = 0;
     for (const e of this.entries) {
       if (e.kind !== 'api' || this.exhausted(e)) continue;
+      if (input.DryRun === true && !e.dryRun) continue;
       if (e.service && e.service !== service) continue;
       const actions = e.action === undefined ? undefined : [e.action].flat();
       if (actions && !actions.includes(action)) continue;

@@ -68,6 +68,19 @@ describe('denied permissions', () => {
     await expect(asg.send(new DescribeAutoScalingGroupsCommand({}))).resolves.toBeDefined();
   });
 
+  it('leaves DryRun requests to api faults that ask for them', async () => {
+    sim.faults.add({ kind: 'api', action: 'RunInstances', error: { code: 'InsufficientInstanceCapacity' } });
+    expect((await rejection(run(true))).name).toBe('DryRunOperation');
+    expect((await rejection(run(false))).name).toBe('InsufficientInstanceCapacity');
+    sim.faults.add({
+      kind: 'api',
+      action: 'RunInstances',
+      dryRun: true,
+      error: { code: 'RequestLimitExceeded' },
+    });
+    expect((await rejection(run(true))).name).toBe('RequestLimitExceeded');
+  });
+
   it('allows everything again after reset', async () => {
     sim.deny(['ec2:RunInstances']);
     await sim.reset();

@@ -62,7 +62,9 @@ describe('github-deployment', () => {
       expect(String(status?.body.description).length).toBeLessThanOrEqual(140);
     }
     expect(done?.body.description).toBe('deploy: 1 group(s) rolled out');
-    expect(run.stdout).not.toContain(Token);
+    // The token is masked, and printed nowhere but in the mask command itself.
+    expect(run.masks).toContain(Token);
+    expect(run.stdout.split('\n').filter((line) => line.includes(Token))).toEqual([`::add-mask::${Token}`]);
   });
 
   it('ends with failure, naming the group, when a group fails', async () => {

@@ -17,6 +17,7 @@ import { systemClock, type Clock, type Logger } from '../lib/runtime.js';
 import { DefaultPollIntervals, scalePollIntervals } from '../phases/context.js';
 import { InstanceRegistry } from '../phases/instance-registry.js';
 import { failureMessage, RunReport, summaryMarkdown } from '../report/summary.js';
+import { finalStatus, GithubDeployment, type FinalState } from '../report/github-deployment.js';
 import { Timeline } from '../report/timeline.js';
 import { createHostKeyVerifier, deployOverSsh, waitForSsh } from '../ssh/index.js';
 import { createLogger, redactingLogger, redactor } from './log.js';
@@ -31,6 +32,8 @@ export interface MainDeps extends CommandDeps {
   readonly log: Logger;
   readonly saveState: (name: string, value: string) => void;
   readonly writeSummary: (markdown: string) => Promise<void>;
+  /** Creates the GitHub deployment record and its in_progress status. */
+  readonly startDeployment: (config: Config, log: Logger) => Promise<GithubDeployment>;
   /** Signal handlers are process-wide: installed by the action, not by tests. */
   readonly installSignals: boolean;
 }
@@ -51,6 +54,7 @@ function defaultDeps(): MainDeps {
     createHostKeyVerifier,
     runCleanup,
     waitIdle,
+    startDeployment: (config, log) => GithubDeployment.start(config, log),
     installSignals: true,
   };
 }
@@ -92,7 +96,9 @@ export async function run(overrides: Partial<MainDeps> = {}): Promise<void> {
         exit: (code) => process.exit(code),
       })
     : () => undefined;
+  let deployment: GithubDeployment | undefined;
   try {
+    if (config.github.enabled) deployment = await deps.startDeployment(config, rt.log);
     await runCommand(ctx);
   } catch (error) {
     errors.push(errorMessage(error));
@@ -100,6 +106,7 @@ export async function run(overrides: Partial<MainDeps> = {}): Promise<void> {
   } finally {
     uninstall();
     await finish(ctx, deps, { errors, redact });
+    await deployment?.finish(...finalOf(ctx, errors, redact));
   }
   const message = failureMessage(ctx.report);
   if (message) throw new Error(redact(message));
@@ -131,6 +138,21 @@ async function finish(
   } catch (error) {
     rt.log.warning(`Could not write the job summary: ${errorMessage(error)}`);
   }
+}
+
+function finalOf(
+  ctx: CommandContext,
+  errors: readonly string[],
+  redact: (text: string) => string,
+): [FinalState, string] {
+  const { state, description } = finalStatus({
+    command: ctx.config.command,
+    dryRun: ctx.config.dryRun,
+    groups: ctx.report.groups().length,
+    failures: ctx.report.failures(),
+    errors,
+  });
+  return [state, redact(description)];
 }
 
 async function resolveRegion(clients: AwsClients): Promise<string> {

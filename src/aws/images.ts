@@ -1,6 +1,7 @@
 /** EC2 image calls: create the AMI of a temporary instance and describe many images at once. */
 import {
   CreateImageCommand,
+  type CreateImageCommandInput,
   DeleteSnapshotCommand,
   DeregisterImageCommand,
   paginateDescribeImages,
@@ -23,20 +24,25 @@ export interface CreateImageOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The CreateImage request; the permission preflight sends the same with DryRun. */
+export function createImageRequest(options: CreateImageOptions): CreateImageCommandInput {
+  return {
+    InstanceId: options.instanceId,
+    Name: options.name,
+    Description: options.description,
+    NoReboot: options.noReboot,
+    TagSpecifications: [
+      { ResourceType: 'image', Tags: [...options.tags] },
+      { ResourceType: 'snapshot', Tags: [...options.tags] },
+    ],
+  };
+}
+
 /** Starts an AMI from an instance; the image is `pending` until its snapshots are complete. */
 export async function createImage(ec2: EC2Client, options: CreateImageOptions): Promise<string> {
   try {
     const result = await ec2.send(
-      new CreateImageCommand({
-        InstanceId: options.instanceId,
-        Name: options.name,
-        Description: options.description,
-        NoReboot: options.noReboot,
-        TagSpecifications: [
-          { ResourceType: 'image', Tags: [...options.tags] },
-          { ResourceType: 'snapshot', Tags: [...options.tags] },
-        ],
-      }),
+      new CreateImageCommand(createImageRequest(options)),
       options.signal ? { abortSignal: options.signal } : {},
     );
     if (!result.ImageId) throw new Error('CreateImage returned no image id');

@@ -14,6 +14,7 @@ import {
   type InstanceNetworkInterfaceSpecification,
   type _InstanceType as InstanceType,
   type LaunchTemplateInstanceNetworkInterfaceSpecification,
+  type RunInstancesCommandInput,
   type Tag as Ec2Tag,
 } from '@aws-sdk/client-ec2';
 import pLimit from 'p-limit';
@@ -74,33 +75,36 @@ export interface LaunchOptions {
   readonly clientToken?: string;
 }
 
+/** The RunInstances request of a launch; the permission preflight sends the same with DryRun. */
+export function launchRequest(options: LaunchOptions): RunInstancesCommandInput {
+  const tags = [...options.tags];
+  return {
+    LaunchTemplate: { LaunchTemplateId: options.launchTemplateId, Version: String(options.version) },
+    ...(options.imageId ? { ImageId: options.imageId } : {}),
+    MinCount: 1,
+    MaxCount: 1,
+    // A template may turn on termination or stop protection for the group's instances; the
+    // temporary instance must still be stoppable for the image and terminable afterwards.
+    DisableApiTermination: false,
+    DisableApiStop: false,
+    ...placement(options),
+    ...(options.instanceType ? { InstanceType: options.instanceType as InstanceType } : {}),
+    ...(options.clientToken ? { ClientToken: options.clientToken } : {}),
+    TagSpecifications: [
+      { ResourceType: 'instance', Tags: tags },
+      { ResourceType: 'volume', Tags: tags },
+    ],
+  };
+}
+
 /**
  * Launches one instance from a launch template version and returns its id. It takes no abort
  * signal on purpose: AWS carries out a launch whose caller stopped listening, so a cancelled run
  * must still receive the id, to terminate the instance.
  */
 export async function launchInstance(ec2: EC2Client, options: LaunchOptions): Promise<string> {
-  const tags = [...options.tags];
   try {
-    const result = await ec2.send(
-      new RunInstancesCommand({
-        LaunchTemplate: { LaunchTemplateId: options.launchTemplateId, Version: String(options.version) },
-        ...(options.imageId ? { ImageId: options.imageId } : {}),
-        MinCount: 1,
-        MaxCount: 1,
-        // A template may turn on termination or stop protection for the group's instances; the
-        // temporary instance must still be stoppable for the image and terminable afterwards.
-        DisableApiTermination: false,
-        DisableApiStop: false,
-        ...placement(options),
-        ...(options.instanceType ? { InstanceType: options.instanceType as InstanceType } : {}),
-        ...(options.clientToken ? { ClientToken: options.clientToken } : {}),
-        TagSpecifications: [
-          { ResourceType: 'instance', Tags: tags },
-          { ResourceType: 'volume', Tags: tags },
-        ],
-      }),
-    );
+    const result = await ec2.send(new RunInstancesCommand(launchRequest(options)));
     const id = result.Instances?.[0]?.InstanceId;
     if (!id) throw new Error('RunInstances returned no instance');
     return id;

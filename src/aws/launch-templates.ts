@@ -1,6 +1,7 @@
 /** Launch template calls: resolve the versions groups use, add a version with a new AMI, promote it. */
 import {
   CreateLaunchTemplateVersionCommand,
+  type CreateLaunchTemplateVersionCommandInput,
   DeleteLaunchTemplateVersionsCommand,
   type DeleteLaunchTemplateVersionsCommandOutput,
   ModifyLaunchTemplateCommand,
@@ -141,17 +142,20 @@ export interface NewVersionOptions {
   readonly description: string;
 }
 
+/** The CreateLaunchTemplateVersion request; the permission preflight sends the same with DryRun. */
+export function newVersionRequest(options: NewVersionOptions): CreateLaunchTemplateVersionCommandInput {
+  return {
+    LaunchTemplateId: options.launchTemplateId,
+    SourceVersion: String(options.sourceVersion),
+    VersionDescription: options.description.slice(0, 255),
+    LaunchTemplateData: { ImageId: options.imageId },
+  };
+}
+
 /** Adds a version that differs from the source version only by its ImageId; returns its number. */
 export async function createTemplateVersion(ec2: EC2Client, options: NewVersionOptions): Promise<number> {
   try {
-    const result = await ec2.send(
-      new CreateLaunchTemplateVersionCommand({
-        LaunchTemplateId: options.launchTemplateId,
-        SourceVersion: String(options.sourceVersion),
-        VersionDescription: options.description.slice(0, 255),
-        LaunchTemplateData: { ImageId: options.imageId },
-      }),
-    );
+    const result = await ec2.send(new CreateLaunchTemplateVersionCommand(newVersionRequest(options)));
     const version = result.LaunchTemplateVersion?.VersionNumber;
     if (version === undefined) throw new Error('no version number returned');
     return version;

@@ -10,8 +10,10 @@ import { verifyHandOff } from '../phases/verify-hand-off.js';
 import { formatPlan, planForSetup } from '../phases/plan.js';
 import { planReuse } from '../phases/reuse.js';
 import { createLimiter } from '../lib/parallel.js';
+import { describePipelinePlan, pipelineTargets } from '../phases/preflight.js';
 import { cleanupAfterRoll } from './cleanup.js';
 import { pipelineContext, type CommandContext } from './context.js';
+import { dryRunOrPreflight } from './preflight.js';
 
 export async function deployCommand(mode: PipelineMode, ctx: CommandContext): Promise<void> {
   const { config, rt, deps, report } = ctx;
@@ -29,6 +31,12 @@ export async function deployCommand(mode: PipelineMode, ctx: CommandContext): Pr
   rt.log.info(formatPlan(plan, reuse?.reused));
   core.endGroup();
   for (const warning of plan.warnings) rt.log.child(warning.group).warning(warning.error);
+  const planned = plan;
+  const stop = await dryRunOrPreflight(ctx, {
+    targets: pipelineTargets(planned, mode, { config }, instances),
+    describe: (checks) => describePipelinePlan(planned, { mode, ctx: { config }, checks }),
+  });
+  if (stop) return;
   await runPipelines(plan, {
     mode,
     ctx: pipeline,

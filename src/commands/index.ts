@@ -1,10 +1,9 @@
 /** One function per `command:` input; action/main.ts calls runCommand with the run's context. */
-import { createLimiter } from '../lib/parallel.js';
 import { cleanupCommand } from './cleanup.js';
-import { pipelineContext, selectedNames, type CommandContext } from './context.js';
+import { selectedNames, type CommandContext } from './context.js';
 import { deployCommand } from './deploy.js';
-import { refreshGroups } from './refresh.js';
 import { rollbackCommand } from './rollback.js';
+import { refreshCommand } from './refresh.js';
 
 export type { CommandContext, CommandDeps } from './context.js';
 
@@ -17,14 +16,12 @@ export async function runCommand(ctx: CommandContext): Promise<void> {
     case 'finalize':
       return deployCommand(config.command, ctx);
     case 'refresh':
-      return refreshGroups(await selectedNames(ctx), {
-        ctx: pipelineContext(ctx),
-        report: ctx.report,
-        limiter: createLimiter(config.maxParallel),
-      });
+      return refreshCommand(ctx);
     case 'cleanup':
       return cleanupCommand(ctx);
     case 'rollback':
+      // A rollback's plan and permission check are not built yet: refuse rather than roll for real.
+      if (config.dryRun) throw new Error('dry-run does not cover command rollback yet: nothing was changed');
       return rollbackCommand(ctx);
     case 'wait-idle':
       return ctx.deps.waitIdle(

@@ -54,6 +54,10 @@ export const InputDefaults: Readonly<Record<Inputs, string>> = {
   [Inputs.DryRun]: 'false',
   [Inputs.RollbackTo]: 'previous',
   [Inputs.ReuseImage]: 'true',
+  [Inputs.Preflight]: 'true',
+  [Inputs.GithubDeployment]: 'false',
+  [Inputs.GithubToken]: '${{ github.token }}',
+  [Inputs.GithubEnvironment]: '',
 };
 
 /** Splits a newline- or comma-separated input into trimmed, non-empty items. */
@@ -227,6 +231,15 @@ export function normalizeKey(key: string): string {
   return text === '' ? '' : `${text}\n`;
 }
 
+// GitHub's environment names: at most 255 characters, no line breaks or control characters.
+const githubEnvironment = z
+  .string()
+  .transform((value, ctx) =>
+    value.length <= 255 && ![...value].some((c) => c < ' ' || c === '\u007f')
+      ? value
+      : reject(ctx, 'empty or an environment name of at most 255 characters on one line'),
+  );
+
 export const fields = {
   [Inputs.Command]: oneOf([
     'deploy',
@@ -297,6 +310,10 @@ export const fields = {
   [Inputs.DryRun]: bool,
   [Inputs.RollbackTo]: rollbackTo,
   [Inputs.ReuseImage]: bool,
+  [Inputs.Preflight]: bool,
+  [Inputs.GithubDeployment]: bool,
+  [Inputs.GithubToken]: text,
+  [Inputs.GithubEnvironment]: githubEnvironment,
 } satisfies Record<Inputs, z.ZodType<unknown, string>>;
 
 export type Values = { -readonly [K in Inputs]: z.output<(typeof fields)[K]> };
@@ -311,6 +328,7 @@ export function parseFields(input: InputReader, setSecret: (secret: string) => v
   for (const name of Object.values(Inputs)) {
     const raw = input(name).trim() || InputDefaults[name];
     if (name === Inputs.SshPrivateKey && raw !== '') maskKey(raw, setSecret);
+    if (name === Inputs.GithubToken && raw !== '') setSecret(raw);
     const result = fields[name].safeParse(raw);
     if (result.success) {
       (values as Record<string, unknown>)[name] = result.data;

@@ -9,6 +9,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import * as core from '@actions/core';
 import { parseFields, quote, type Values } from './fields.js';
 import { Inputs } from '../lib/constants.js';
+import { githubChecks, githubDeployment } from './github.js';
 import { readSetupResult, SetupResultVariable } from './hand-off.js';
 import type { SetupResult } from './hand-off.js';
 import type { Config, InputReader, RunContext } from './types.js';
@@ -196,6 +197,7 @@ export function readConfig(
   const { values, problems } = parseFields(input, options.setSecret ?? core.setSecret);
   const run = runContext(env, problems);
   const setupResult = readSetupResult(env, problems);
+  githubChecks(values, env, problems);
   crossChecks(values, setupResult, problems, {
     workspace: run.workspace,
     pathExists: options.pathExists ?? defaultPathExists,
@@ -255,6 +257,9 @@ export function readConfig(
     },
     cleanup: { keep: v[Inputs.CleanupKeep], orphanAgeMinutes: v[Inputs.OrphanAge], dryRun: v[Inputs.DryRun] },
     rollbackTo: v[Inputs.RollbackTo],
+    dryRun: v[Inputs.DryRun],
+    preflight: v[Inputs.Preflight],
+    github: githubDeployment(v, env),
     run,
     setupResult,
   });

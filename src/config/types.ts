@@ -90,6 +90,20 @@ export interface CleanupConfig {
   readonly dryRun: boolean;
 }
 
+/** Where and whether the run leaves a deployment record on GitHub (the Environments page). */
+export interface GithubDeploymentConfig {
+  readonly enabled: boolean;
+  /** Masked as soon as it is read. */
+  readonly token: string;
+  /** The environment the deployment is for; set whenever `enabled`. */
+  readonly environment: string;
+  /** GITHUB_API_URL (GitHub Enterprise Server has its own), else https://api.github.com. */
+  readonly apiUrl: string;
+  /** GITHUB_REPOSITORY's owner and name; set whenever `enabled`. */
+  readonly owner: string;
+  readonly repo: string;
+}
+
 /** Facts about the run taken from the runner's environment, not from inputs. */
 export interface RunContext {
   /** Unique per workflow run attempt: `${GITHUB_RUN_ID}-${GITHUB_RUN_ATTEMPT}`, or a local random id. */
@@ -121,6 +135,11 @@ export interface Config {
   readonly roll: RollConfig;
   readonly cleanup: CleanupConfig;
   readonly rollbackTo: RollbackTarget;
+  /** Print the plan and check permissions with EC2's DryRun; create and change nothing. */
+  readonly dryRun: boolean;
+  /** Before a real run launches anything, check permissions as a dry run does and stop on a refusal. */
+  readonly preflight: boolean;
+  readonly github: GithubDeploymentConfig;
   readonly run: RunContext;
   /** The `setup` step's result found in the environment: always set for `finalize`, else if present. */
   readonly setupResult: Readonly<SetupResult> | undefined;

@@ -43,6 +43,10 @@ export enum Inputs {
   DryRun = 'dry-run',
   RollbackTo = 'rollback-to',
   ReuseImage = 'reuse-image',
+  Preflight = 'preflight',
+  GithubDeployment = 'github-deployment',
+  GithubToken = 'github-token',
+  GithubEnvironment = 'github-environment',
 }
 
 /** Output names, exactly as in action.yml. */
@@ -52,6 +56,7 @@ export enum Outputs {
   LaunchTemplateVersions = 'launch-template-versions',
   InstanceRefreshes = 'instance-refreshes',
   Cleaned = 'cleaned',
+  Plan = 'plan',
 }
 
 /** Keys of what the main step hands to the post step (core.saveState / core.getState). */

@@ -89,7 +89,7 @@ export class RunReport {
   }
 
   /** The outputs of action.yml a deploy writes (cleanup's `cleaned` is its own), each a JSON value. */
-  outputs(): Record<Exclude<Outputs, Outputs.Cleaned>, string> {
+  outputs(): Record<Exclude<Outputs, Outputs.Cleaned | Outputs.Plan>, string> {
     const refreshes = this.groups().flatMap((row) => (row.refresh ? [row.refresh] : []));
     return {
       [Outputs.Instances]: JSON.stringify(this.instances),

@@ -207,7 +207,8 @@ async function analyse(run: {
   });
   // Wall-clock epoch of the spawn, to compare with the call log's timestamps.
   const spawnedAt = Date.now() - (performance.now() - run.started);
-  const firstLaunch = calls.find((c) => c.action === 'RunInstances');
+  // The launch itself, not the preflight's DryRun of it (which counts towards the overhead before it).
+  const firstLaunch = calls.find((c) => c.action === 'RunInstances' && c.params.DryRun !== true);
   const lastSeen = Math.max(
     ...calls.filter((c) => c.action === 'DescribeInstanceRefreshes').map((c) => c.end),
     firstLaunch?.end ?? 0,

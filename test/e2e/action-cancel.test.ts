@@ -27,6 +27,10 @@ function deploy(): ActionHandle {
   );
 }
 
+/** The RunInstances calls that launch, not the preflight's DryRun of them. */
+const realLaunches = () =>
+  fleet().sim.calls.filter((c) => c.action === 'RunInstances' && c.params.DryRun !== true);
+
 /** Milliseconds from `signalledAt` to the last TerminateInstances the simulator answered. */
 function lastTerminateAfter(signalledAt: number): number {
   const terminates = fleet().sim.calls.filter((c) => c.action === 'TerminateInstances' && c.outcome === 'ok');
@@ -85,8 +89,8 @@ describe('a cancelled deploy', () => {
     const main = await step.done;
     expect(main.exitCode, transcript(main)).not.toBe(0);
     // The simulator, like AWS, carries out a launch whose caller stopped listening.
-    await until(() => fleet().sim.calls.filter((c) => c.action === 'RunInstances').length === 2);
-    const launches = fleet().sim.calls.filter((c) => c.action === 'RunInstances');
+    await until(() => realLaunches().length === 2);
+    const launches = realLaunches();
     // Both launches were answered after the signal: they really were in flight.
     expect(launches).toHaveLength(2);
     for (const call of launches) expect(Date.parse(call.time)).toBeGreaterThan(signalledAt);
@@ -105,7 +109,7 @@ describe('a cancelled deploy', () => {
     step.kill('SIGKILL');
     const main = await step.done;
     expect(main.signal).toBe('SIGKILL');
-    await until(() => fleet().sim.calls.filter((c) => c.action === 'RunInstances').length === 2);
+    await until(() => realLaunches().length === 2);
     // Launched after the step died: their ids were never saved, only the step's launch token.
     expect(orphans(fleet().sim)).toHaveLength(2);
     expect(JSON.parse(main.state['temporary-instances'] ?? '[]')).toEqual([]);

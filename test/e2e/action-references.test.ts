@@ -129,6 +129,7 @@ describe('launch template references after a deploy', () => {
     const promoted = fleet().sim.calls.find(
       (c) =>
         c.action === 'ModifyLaunchTemplate' &&
+        c.params.DryRun !== true &&
         c.params.LaunchTemplateId === fleet.seeded().launchTemplates['lt-a'],
     );
     expect(promoted?.seq).toBeLessThan(updates('ref-default')[0]?.seq ?? -1);

@@ -77,12 +77,26 @@ describe('split mode, as a workflow runs it', () => {
     });
     expect(finalize.exitCode, transcript(finalize)).toBe(0);
     expect(errors(finalize)).toEqual([]);
-    // Finalize used setup's instances: no launch of its own, one AMI from each.
-    expect(fleet().sim.calls.filter((c) => c.action === 'RunInstances')).toHaveLength(2);
+    // Finalize used setup's instances: no launch of its own, one AMI from each. The preflights'
+    // DryRun requests are not launches: setup's checked its launches, finalize's the instances.
+    const real = fleet().sim.calls.filter((c) => c.params.DryRun !== true);
+    expect(real.filter((c) => c.action === 'RunInstances')).toHaveLength(2);
+    const checked = (action: string): string[] =>
+      fleet()
+        .sim.calls.filter((c) => c.action === action && c.params.DryRun === true)
+        .flatMap(
+          (c) =>
+            (c.params as { InstanceIds?: string[]; InstanceId?: string }).InstanceIds ?? [
+              String(c.params.InstanceId),
+            ],
+        );
+    const ids = instances.map((i) => i.instanceId).sort();
+    for (const action of ['StopInstances', 'CreateImage', 'TerminateInstances'])
+      expect([action, checked(action).sort()]).toEqual([action, ids]);
     const amis = output<{ imageId: string }[]>(finalize, 'amis');
     expect(amis).toHaveLength(2);
-    const imaged = fleet()
-      .sim.calls.filter((c) => c.action === 'CreateImage')
+    const imaged = real
+      .filter((c) => c.action === 'CreateImage')
       .map((c) => (c.params as { InstanceId?: string }).InstanceId);
     expect(imaged.sort()).toEqual(instances.map((i) => i.instanceId).sort());
     expect(output<RefreshOutput[]>(finalize, 'instance-refreshes').map((r) => [r.group, r.status])).toEqual([

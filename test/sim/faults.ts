@@ -27,6 +27,12 @@ export interface ApiFault {
   delayMs?: number;
   /** The call is carried out and only then answered with `error`: its response was lost. */
   afterEffect?: boolean;
+  /**
+   * Also match EC2 DryRun requests. Off by default: a DryRun is answered before the work that
+   * injected faults stand for (capacity, a slow or failing launch), so a fault meant for the
+   * launch must not fail the permission check that precedes it.
+   */
+  dryRun?: boolean;
 }
 
 export interface ImageFault {
@@ -105,6 +111,7 @@ export class Faults {
     let delayMs = 0;
     for (const e of this.entries) {
       if (e.kind !== 'api' || this.exhausted(e)) continue;
+      if (input.DryRun === true && !e.dryRun) continue;
       if (e.service && e.service !== service) continue;
       const actions = e.action === undefined ? undefined : [e.action].flat();
       if (actions && !actions.includes(action)) continue;

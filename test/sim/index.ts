@@ -70,6 +70,8 @@ export interface Simulator {
     timeScale?: number;
   }): void;
   setThrottle(opts: Partial<ThrottleOptions>): void;
+  /** Denies IAM actions (`ec2:RunInstances`, `autoscaling:StartInstanceRefresh`) until reset(). */
+  deny(actions: readonly string[]): void;
   /** Resolves when the SSH gate of every booted instance is listening. */
   gatesReady(): Promise<void>;
   /** Clears every timer, closes every gate and the server. */
@@ -130,6 +132,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       Object.assign(world.throttle.options, opts);
       world.throttle.reset();
     },
+    deny: (actions) => world.permissions.deny(actions),
     gatesReady: async () => {
       const ips = [...world.state.instances.values()]
         .filter((r) => r.booted)

@@ -122,11 +122,14 @@ export async function answer(
     const lostResponse = fault.fail?.afterEffect === true;
     const before = lostResponse ? undefined : injected();
     if (before) throw before;
+    // Synchronous with the handler: the observer sees the state exactly as the handler finds it.
+    // Before the DryRun answer, since AWS authorizes a DryRun request exactly as the real one.
+    observed = world.observer?.({ service, action, params: input }, world.state);
+    // Permission first: a denied DryRun answers UnauthorizedOperation, an allowed one DryRunOperation.
+    world.permissions.check(service, action, world.state.accountId);
     if (service === 'ec2' && input.DryRun === true) {
       throw new SimError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
     }
-    // Synchronous with the handler: the observer sees the state exactly as the handler finds it.
-    observed = world.observer?.({ service, action, params: input }, world.state);
     const output = handler(input, world) ?? {};
     // The call took effect; only its answer is lost, as when a response times out on the way back.
     const after = lostResponse ? injected() : undefined;

@@ -4,6 +4,7 @@ import type { Service } from './codec.js';
 import { Faults } from './faults.js';
 import { Gates, type SshTarget } from './gates.js';
 import { Latency, type LatencyOptions } from './latency.js';
+import { Permissions } from './permissions.js';
 import { State } from './state.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
 
@@ -37,6 +38,8 @@ export class World {
   readonly clock: Clock;
   readonly latency: Latency;
   readonly faults = new Faults();
+  /** IAM actions denied to the caller (reset() allows everything again). */
+  readonly permissions = new Permissions();
   readonly throttle: Throttle;
   readonly gates: Gates;
   readonly gateGroupInstances: boolean;
@@ -64,8 +67,8 @@ export class World {
     return visibleAt === undefined || this.clock.simTime() >= visibleAt;
   }
 
-  /** Forgets every resource and pending transition and releases a held clock; faults and latency
-   *  settings stay. */
+  /** Forgets every resource and pending transition, allows every action again and releases a held
+   *  clock; faults and latency settings stay. */
   async reset(): Promise<void> {
     this.clock.clear();
     // A hold belongs to the test that took it: the next one starts on scaled real time again.
@@ -74,6 +77,7 @@ export class World {
     await this.gates.closeAll();
     this.state = new State(this.state.accountId, this.state.region);
     this.throttle.reset();
+    this.permissions.clear();
   }
 
   async stop(): Promise<void> {

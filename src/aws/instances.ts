@@ -55,7 +55,8 @@ export interface LaunchOptions {
   readonly launchTemplateId: string;
   readonly version: number;
   /**
-   * The AMI to boot, over the template's: the one the plan resolved. A template naming a Systems
+   * The AMI to boot, over the template's: the one the plan resolved, sent only for a template naming
+   * a parameter (otherwise the template's own image is the one the plan saw). A template naming a Systems
    * Manager parameter (`resolve:ssm:`) is read again at each launch, and the parameter may have
    * moved since the plan, which would bake from another base than the groups run.
    */

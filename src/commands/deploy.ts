@@ -33,8 +33,14 @@ export async function deployCommand(mode: PipelineMode, ctx: CommandContext): Pr
   for (const warning of plan.warnings) rt.log.child(warning.group).warning(warning.error);
   const planned = plan;
   const stop = await dryRunOrPreflight(ctx, {
-    targets: pipelineTargets(planned, mode, { config }, instances),
-    describe: (checks) => describePipelinePlan(planned, { mode, ctx: { config }, checks }),
+    targets: pipelineTargets(planned, mode, { config }, instances, reuse?.reused),
+    describe: (checks) =>
+      describePipelinePlan(planned, {
+        mode,
+        ctx: { config },
+        checks,
+        ...(reuse ? { reused: reuse.reused } : {}),
+      }),
   });
   if (stop) return;
   await runPipelines(plan, {

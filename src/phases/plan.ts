@@ -53,6 +53,13 @@ export interface PlannedImage {
    * subnet has no capacity or no longer exists; empty when the template pins an existing interface.
    */
   readonly subnetIds: readonly string[];
+  /**
+   * The launching version names its image by a Systems Manager parameter, which AWS reads again at
+   * launch: the launch then names the resolved AMI itself, so it boots what the plan saw. Otherwise
+   * the launch leaves the image to the template, as the least-privilege policy expects
+   * (`ec2:IsLaunchTemplateResource`).
+   */
+  readonly pinsImage?: boolean;
   /** Set when the template names no type: what the group's MixedInstancesPolicy launches first. */
   readonly instanceType?: string | undefined;
   /** The template's interfaces, sent again with the subnet on the primary one. */
@@ -216,6 +223,7 @@ export function buildPlan(input: PlanInput): DeployPlan {
       launchTemplateId: launch.version.LaunchTemplateId ?? '',
       version: launch.version.VersionNumber ?? 0,
       subnetIds: launch.settings.subnetIds,
+      ...(launch.version.imageAlias ? { pinsImage: true } : {}),
       instanceType: launch.settings.instanceType,
       networkInterfaces: launch.settings.networkInterfaces,
       groups: groups.map((g) => g.planned),

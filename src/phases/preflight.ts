@@ -23,7 +23,7 @@ import type { PermissionCheck, PlanGroup, PlanImage, RunPlan } from '../report/p
 import { amiName, amiTags } from './bake.js';
 import type { PipelineContext } from './context.js';
 import type { PipelineMode } from './pipeline.js';
-import type { DeployPlan, PlannedGroup, PlannedImage } from './plan.js';
+import type { DeployPlan, PlannedGroup, PlannedImage, ReusedImage } from './plan.js';
 import { refreshPreferences } from './roll.js';
 import { instanceTags } from './setup.js';
 
@@ -61,14 +61,19 @@ export function autoScalingActions(
   return actions;
 }
 
-/** The targets of a deploy, setup or finalize of `plan`; `instances` are setup's, for finalize. */
+/**
+ * The targets of a deploy, setup or finalize of `plan`; `instances` are setup's, for finalize.
+ * An image whose AMI is `reused` launches nothing: only its new versions are checked, with that AMI.
+ */
 export function pipelineTargets(
   plan: DeployPlan,
   mode: PipelineMode,
   ctx: Pick<PipelineContext, 'config'>,
   instances?: ReadonlyMap<string, TemporaryInstance>,
+  reused: ReadonlyMap<string, ReusedImage> = new Map(),
 ): PreflightTargets {
   const groups = plan.images.flatMap((image) => image.groups);
+  const launched = plan.images.filter((image) => !reused.has(image.sourceImageId));
   const bakes = mode !== 'setup';
   const imageCalls = [
     ...(ctx.config.bake.stopBeforeImage ? ['ec2:StopInstances'] : []),
@@ -76,10 +81,13 @@ export function pipelineTargets(
     ...(ctx.config.keepInstances ? [] : ['ec2:TerminateInstances']),
   ];
   return {
-    launches: mode === 'finalize' ? [] : plan.images,
+    launches: mode === 'finalize' ? [] : launched,
     versions: bakes
       ? plan.images.flatMap((image) =>
-          firstPerTemplate(image.groups).map((group) => ({ group, imageId: image.sourceImageId })),
+          firstPerTemplate(image.groups).map((group) => ({
+            group,
+            imageId: reused.get(image.sourceImageId)?.imageId ?? image.sourceImageId,
+          })),
         )
       : [],
     defaults: bakes ? firstPerTemplate(groups.filter((g) => g.versionRef === '$Default')) : [],
@@ -90,7 +98,7 @@ export function pipelineTargets(
             return instance ? [{ image, instance }] : [];
           })
         : [],
-    afterLaunch: mode === 'deploy' ? imageCalls : [],
+    afterLaunch: mode === 'deploy' && launched.length > 0 ? imageCalls : [],
     autoScaling: bakes ? autoScalingActions(ctx, groups) : [],
   };
 }
@@ -210,18 +218,23 @@ export function describePipelinePlan(
     readonly mode: PipelineMode;
     readonly ctx: Pick<PipelineContext, 'config'>;
     readonly checks: readonly PermissionCheck[];
+    readonly reused?: ReadonlyMap<string, ReusedImage>;
   },
 ): RunPlan {
   const { config } = options.ctx;
+  const reused = options.reused ?? new Map<string, ReusedImage>();
   const bakes = options.mode !== 'setup';
+  const how = (image: PlannedImage): string => {
+    const reuse = reused.get(image.sourceImageId);
+    if (reuse) return `reuse ${reuse.imageId} (baked by run ${reuse.runId})`;
+    if (options.mode === 'finalize') return 'bake from the instance setup prepared';
+    const subnets = image.subnetIds.length > 0 ? ` in ${image.subnetIds.join(' or ')}` : '';
+    return `${bakes ? 'bake' : 'launch'} from ${image.launchTemplateId} version ${image.version}${subnets}`;
+  };
   const images: PlanImage[] = plan.images.map((image) => ({
     sourceImageId: image.sourceImageId,
     groups: image.groups.map((g) => g.name),
-    how:
-      options.mode === 'finalize'
-        ? 'bake from the instance setup prepared'
-        : `${bakes ? 'bake' : 'launch'} from ${image.launchTemplateId} version ${image.version}` +
-          (image.subnetIds.length > 0 ? ` in ${image.subnetIds.join(' or ')}` : ''),
+    how: how(image),
   }));
   const groups: PlanGroup[] = plan.images.flatMap((image) =>
     image.groups.map((g) => ({

@@ -108,7 +108,7 @@ async function launchInSubnets(image: PlannedImage, ctx: PipelineContext, log: L
       const instanceId = await launchInstance(ctx.rt.ec2, {
         launchTemplateId: image.launchTemplateId,
         version: image.version,
-        imageId: image.sourceImageId,
+        ...(image.pinsImage ? { imageId: image.sourceImageId } : {}),
         subnetId,
         instanceType: image.instanceType,
         networkInterfaces: image.networkInterfaces,

@@ -7,7 +7,7 @@ import type { CallRecord } from '../sim/index.js';
 export interface CallStats {
   /** Every request the simulator answered, throttled and failed ones included. */
   readonly total: number;
-  /** Requests by action. */
+  /** Requests by action; a preflight's DryRun requests count apart, as `<action> (DryRun)`. */
   readonly byAction: Readonly<Record<string, number>>;
   /** Answered RequestLimitExceeded / Throttling: each one the SDK had to retry. */
   readonly throttled: number;
@@ -24,9 +24,12 @@ export function callStats(calls: readonly CallRecord[]): CallStats {
   let throttled = 0;
   let errors = 0;
   for (const call of calls) {
-    byAction[call.action] = (byAction[call.action] ?? 0) + 1;
+    const dryRun = call.params.DryRun === true;
+    const action = dryRun ? `${call.action} (DryRun)` : call.action;
+    byAction[action] = (byAction[action] ?? 0) + 1;
     if (call.outcome === 'throttled') throttled += 1;
-    if (call.outcome === 'error') {
+    // DryRunOperation is how EC2 says "you may": the answer a preflight wants, not an error.
+    if (call.outcome === 'error' && !(dryRun && call.code === 'DryRunOperation')) {
       errors += 1;
       const code = call.code ?? String(call.status);
       errorCodes[code] = (errorCodes[code] ?? 0) + 1;

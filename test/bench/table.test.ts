@@ -61,6 +61,14 @@ describe('callStats', () => {
       errorCodes: { InstanceRefreshInProgress: 1 },
     });
   });
+
+  it("counts a preflight's DryRun requests apart, and its DryRunOperation answers as no error", () => {
+    const dryRun = { ...record('RunInstances', 'error', 'DryRunOperation'), params: { DryRun: true } };
+    const denied = { ...record('RunInstances', 'error', 'UnauthorizedOperation'), params: { DryRun: true } };
+    const stats = callStats([dryRun, denied, record('RunInstances')]);
+    expect(stats.byAction).toEqual({ 'RunInstances (DryRun)': 2, RunInstances: 1 });
+    expect(stats.errorCodes).toEqual({ UnauthorizedOperation: 1 });
+  });
 });
 
 describe('markdownTable', () => {

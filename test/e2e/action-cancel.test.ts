@@ -28,8 +28,7 @@ function deploy(): ActionHandle {
 }
 
 /** The RunInstances calls that launch, not the preflight's DryRun of them. */
-const realLaunches = () =>
-  fleet().sim.calls.filter((c) => c.action === 'RunInstances' && c.params.DryRun !== true);
+const realLaunches = () => fleet().sim.sent('RunInstances');
 
 /** Milliseconds from `signalledAt` to the last TerminateInstances the simulator answered. */
 function lastTerminateAfter(signalledAt: number): number {

@@ -38,7 +38,7 @@ async function killedDeploy(ready: (step: ActionHandle) => Promise<void>): Promi
   return main;
 }
 
-const calls = (action: string) => fleet().sim.calls.filter((c) => c.action === action);
+const calls = (action: string) => fleet().sim.sent(action);
 
 describe('the post step after a killed main step', () => {
   it('run at once while RunInstances is still on its way: it waits for the instances and terminates them', async () => {

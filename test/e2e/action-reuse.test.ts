@@ -36,7 +36,7 @@ async function deploy(given: Record<string, string> = {}): Promise<ActionRun> {
   return run;
 }
 
-const calls = (action: string): number => fleet().sim.calls.filter((c) => c.action === action).length;
+const calls = (action: string): number => fleet().sim.sent(action).length;
 const runIdOf = (imageId: string): string | undefined =>
   fleet()
     .sim.state.images.get(imageId)

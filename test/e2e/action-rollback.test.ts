@@ -5,7 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ActionRun } from '../helpers/action-runner.js';
-import { errors, output, threeGroups, transcript, useFleet, type RefreshOutput } from '../helpers/fleet.js';
+import {
+  ageEverything,
+  errors,
+  output,
+  threeGroups,
+  transcript,
+  useFleet,
+  type RefreshOutput,
+} from '../helpers/fleet.js';
 
 const fleet = useFleet({ seed: threeGroups });
 
@@ -60,7 +68,7 @@ function instanceImages(group: string): string[] {
   ];
 }
 
-const calls = (action: string): number => fleet().sim.calls.filter((c) => c.action === action).length;
+const calls = (action: string): number => fleet().sim.sent(action).length;
 
 function expectRolledBackTo(run: ActionRun, images: Map<string, string>, groups: readonly string[]): void {
   expect(calls('RunInstances')).toBe(0);
@@ -112,6 +120,8 @@ describe('rollback', () => {
   it('a group whose target cleanup deleted fails saying why; the others roll', async () => {
     const a = amisOf(await deploy(sha('a')));
     const b = amisOf(await deploy(sha('b')));
+    // A's AMI is days old by the time a later cleanup runs (cleanup keeps anything younger).
+    ageEverything(fleet().sim);
     const cleanup = await fleet().main(
       fleet().inputs({ command: 'cleanup', 'asg-tags': '', 'asg-names': 'shop-worker', 'cleanup-keep': '1' }),
     );

@@ -57,7 +57,7 @@ describe('trust boundary', () => {
   it('a template with termination and stop protection still bakes, rolls, and terminates its temporary instance', async () => {
     const run = await fleet.main(fleet.inputs({ upload: 'build', 'deploy-script': DeployScript }));
     expect(run.exitCode, transcript(run)).toBe(0);
-    const launches = fleet.sim.calls.filter((c) => c.action === 'RunInstances');
+    const launches = fleet.sim.sent('RunInstances');
     expect(launches).toHaveLength(1);
     expect(temporaryInstances(fleet.sim).every(isGone)).toBe(true);
     expect(orphans(fleet.sim)).toEqual([]);

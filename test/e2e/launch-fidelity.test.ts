@@ -109,7 +109,7 @@ describe('ClientToken', () => {
     });
     const run = await deploy();
     expect(run.exitCode, transcript(run)).toBe(0);
-    expect(fleet().sim.calls.filter((c) => c.action === 'RunInstances')).toHaveLength(2);
+    expect(fleet().sim.sent('RunInstances')).toHaveLength(2);
     expect(temporaryInstances(fleet().sim)).toHaveLength(1);
     expect(orphans(fleet().sim)).toEqual([]);
   });

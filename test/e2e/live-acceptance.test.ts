@@ -12,7 +12,10 @@ import { PollScale, useFleet } from '../helpers/fleet.js';
 
 const parameter = '/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64';
 const fleet = useFleet({
-  seed: { images: [{ name: 'al2023-arm64' }], parameters: [{ name: parameter, imageName: 'al2023-arm64' }] },
+  seed: {
+    images: [{ name: 'al2023-arm64', architecture: 'arm64' }],
+    parameters: [{ name: parameter, imageName: 'al2023-arm64' }],
+  },
 });
 
 describe('the live acceptance run', () => {

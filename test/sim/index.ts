@@ -47,6 +47,8 @@ export interface Simulator {
   readonly state: State;
   /** Every API call so far, oldest first. */
   readonly calls: CallRecord[];
+  /** The calls of one action that act, oldest first: DryRun requests (a preflight's) left out. */
+  sent(action: string): CallRecord[];
   readonly faults: Faults;
   /** Seed result of the `fixture` option (empty when none). */
   readonly seeded: SeedResult;
@@ -110,6 +112,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     get calls() {
       return calls.list;
     },
+    sent: (action) => calls.list.filter((c) => c.action === action && c.params.DryRun !== true),
     faults: world.faults,
     seeded: { images: {}, launchTemplates: {}, groups: [] },
     clientConfig: () => ({

@@ -136,6 +136,23 @@ describe('buildPlan', () => {
     expect(plan.images[0]?.networkInterfaces).toEqual(interfaces);
   });
 
+  it('pins the resolved AMI only for a version that names a parameter', () => {
+    const plan = buildPlan({
+      groups: [
+        group('a', { LaunchTemplate: lt('lt-1', '1') }),
+        group('b', { LaunchTemplate: lt('lt-2', '1') }),
+      ],
+      templates: new Map([
+        ['lt-1', [{ ...v('lt-1', 1, 'ami-1'), imageAlias: 'resolve:ssm:/al2023' }]],
+        ['lt-2', [v('lt-2', 1, 'ami-2')]],
+      ]),
+    });
+    expect(plan.images.map((i) => [i.sourceImageId, i.pinsImage ?? false])).toEqual([
+      ['ami-1', true],
+      ['ami-2', false],
+    ]);
+  });
+
   it('fails only the groups it cannot plan, each with its reason', () => {
     const plan = buildPlan({
       groups: [

@@ -46,6 +46,14 @@ describe('pipelineTargets', () => {
     expect(finalize.instances.map((i) => i.instance.instanceId)).toEqual(['i-1']);
     expect(finalize.afterLaunch).toEqual([]);
   });
+
+  it('a reused image launches nothing; its versions are checked with the reused AMI', () => {
+    const reused = new Map([['ami-old', { imageId: 'ami-baked', runId: '7-1' }]]);
+    const targets = pipelineTargets(plan, 'deploy', { config }, undefined, reused);
+    expect(targets.launches).toEqual([]);
+    expect(targets.afterLaunch).toEqual([]);
+    expect(targets.versions.map((v) => v.imageId)).toEqual(['ami-baked']);
+  });
 });
 
 describe('checkPermissions', () => {

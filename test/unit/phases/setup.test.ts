@@ -57,12 +57,12 @@ describe('setupInstance', () => {
     const input = ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input;
     expect(input).toMatchObject({
       LaunchTemplate: { LaunchTemplateId: 'lt-1', Version: '4' },
-      // The planned image, even when the template names a parameter that moved since.
-      ImageId: 'ami-old',
       MinCount: 1,
       MaxCount: 1,
       SubnetId: 'subnet-a',
     });
+    // The image is the template's own: a least-privilege policy allows it only as a template resource.
+    expect(input?.ImageId).toBeUndefined();
     expect(input?.TagSpecifications?.map((t) => t.ResourceType)).toEqual(['instance', 'volume']);
     const tags = Object.fromEntries((input?.TagSpecifications?.[0]?.Tags ?? []).map((t) => [t.Key, t.Value]));
     expect(tags).toEqual({
@@ -85,6 +85,14 @@ describe('setupInstance', () => {
     // setup keeps the instance: it is still registered for the post step.
     expect(ctx.saved.get(State.TemporaryInstances)).toBe('["i-1"]');
   });
+  it('names the planned AMI when the template names a parameter, which may have moved since the plan', async () => {
+    const { ctx, ec2 } = setup();
+    ec2.on(DescribeInstancesCommand).resolves(described('running'));
+    const waitForSsh = vi.fn<WaitForSsh>().mockResolvedValue(undefined);
+    await setupInstance({ image: { ...image, pinsImage: true }, waitForSsh }, ctx, ctx.rt.log);
+    expect(ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input.ImageId).toBe('ami-old');
+  });
+
 
   it('checks the host key with the run policy and hands on the key the probe proved', async () => {
     const { ctx, ec2 } = setup();

@@ -5,7 +5,7 @@
  *
  *   npm run bench                     # the full run (a few minutes on 2 cores)
  *   npm run bench -- --quick          # N = 1 and 4, seconds (the end-to-end test runs this)
- *   npm run bench -- --n 1,16 --time-scale 0.05 --seed 7 --throttle-n 0 --out results.md --logs logs/
+ *   npm run bench -- --n 1,16 --time-scale 0.05 --seed 7 --throttle-n 0 --recovery-n 0 --out results.md --logs logs/
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { nodeBinary, repoRoot } from '../helpers/action-runner.js';
 import { startBenchEnv, type BenchEnv } from './env.js';
 import { DefaultProfile, groupFactors, type LatencyProfile } from './fleet.js';
 import { refreshBatches } from './ideal.js';
-import { runScenario, type ScenarioResult } from './measure.js';
+import { runScenario, type RunKind, type ScenarioResult } from './measure.js';
 import { callsTable, failedGroups, lagTable, mainTable, scenarioLabel } from './table.js';
 
 export interface BenchOptions {
@@ -25,6 +25,8 @@ export interface BenchOptions {
   readonly serialUpTo: number;
   /** N of the run with AWS-like rate limits on; 0 for none. */
   readonly throttleN: number;
+  /** N of the recovery runs (`rollback`, and a deploy whose AMI is reused); 0 for none. */
+  readonly recoveryN: number;
   readonly timeScale: number;
   readonly seed: number;
   /** Per-group variation of boot, stop, image and refresh times: ±spread. */
@@ -38,24 +40,48 @@ export const FullRun: BenchOptions = {
   sizes: [1, 4, 16, 64, 256],
   serialUpTo: 4,
   throttleN: 256,
+  recoveryN: 16,
   timeScale: 0.02,
   seed: 42,
   spread: 0.3,
 };
 
 /** Seconds in all: one simulated second = 2 ms. */
-export const QuickRun: BenchOptions = { ...FullRun, sizes: [1, 4], throttleN: 0, timeScale: 0.002 };
+export const QuickRun: BenchOptions = {
+  ...FullRun,
+  sizes: [1, 4],
+  throttleN: 0,
+  recoveryN: 4,
+  timeScale: 0.002,
+};
 
-/** The runs of a benchmark, in order: parallel by size, then serial, then throttled. */
-export function scenarios(options: BenchOptions): { n: number; maxParallel: number; throttle: boolean }[] {
+/** One run of the benchmark: how many groups, how parallel, throttled or not, and what it runs. */
+export interface Scenario {
+  readonly n: number;
+  readonly maxParallel: number;
+  readonly throttle: boolean;
+  readonly kind: RunKind;
+}
+
+/** The runs of a benchmark, in order: parallel by size, then serial, then throttled, then recovery. */
+export function scenarios(options: BenchOptions): Scenario[] {
+  const deploy = (n: number, maxParallel: number, throttle = false): Scenario => ({
+    n,
+    maxParallel,
+    throttle,
+    kind: 'deploy',
+  });
+  const recovery = (kind: RunKind): Scenario => ({
+    n: options.recoveryN,
+    maxParallel: options.recoveryN,
+    throttle: false,
+    kind,
+  });
   return [
-    ...options.sizes.map((n) => ({ n, maxParallel: n, throttle: false })),
-    ...options.sizes
-      .filter((n) => n > 1 && n <= options.serialUpTo)
-      .map((n) => ({ n, maxParallel: 1, throttle: false })),
-    ...(options.throttleN > 0
-      ? [{ n: options.throttleN, maxParallel: options.throttleN, throttle: true }]
-      : []),
+    ...options.sizes.map((n) => deploy(n, n)),
+    ...options.sizes.filter((n) => n > 1 && n <= options.serialUpTo).map((n) => deploy(n, 1)),
+    ...(options.throttleN > 0 ? [deploy(options.throttleN, options.throttleN, true)] : []),
+    ...(options.recoveryN > 0 ? [recovery('rollback'), recovery('reused')] : []),
   ];
 }
 
@@ -78,6 +104,7 @@ export async function calibrateDeploy(env: BenchEnv, runs = 3): Promise<number> 
       n: 1,
       maxParallel: 1,
       throttle: false,
+      kind: 'deploy',
       profile: DefaultProfile,
       factors: groupFactors(1, { seed: 1, spread: 0 }),
       timeScale: QuickRun.timeScale,
@@ -120,7 +147,7 @@ export async function runBench(
 ): Promise<{ report: string; results: ScenarioResult[]; ok: boolean }> {
   const loadAtStart = os.loadavg();
   const profile = DefaultProfile;
-  const factors = groupFactors(Math.max(...options.sizes, options.throttleN), options);
+  const factors = groupFactors(Math.max(...options.sizes, options.throttleN, options.recoveryN), options);
   const env = await startBenchEnv();
   const results: ScenarioResult[] = [];
   try {
@@ -140,7 +167,8 @@ export async function runBench(
       results.push(result);
       progress(
         `${scenarioLabel(result)}: wall ${(result.wallMs / 1000).toFixed(2)} s, ideal ${(result.idealMs / 1000).toFixed(2)} s, ` +
-          `${result.successful}/${result.n} refreshes Successful, ${result.deployed} deployed` +
+          `${result.successful}/${result.n} refreshes Successful, ` +
+          (result.kind === 'deploy' ? `${result.deployed} deployed` : `${result.bakes} baked`) +
           (result.failures.length ? `; first failure: ${result.failures[0]}` : ''),
       );
     }
@@ -168,6 +196,7 @@ function parseOptions(argv: readonly string[]): { options: BenchOptions; out: st
       n: { type: 'string' },
       'serial-up-to': { type: 'string' },
       'throttle-n': { type: 'string' },
+      'recovery-n': { type: 'string' },
       'time-scale': { type: 'string' },
       seed: { type: 'string' },
       spread: { type: 'string' },
@@ -189,6 +218,7 @@ function parseOptions(argv: readonly string[]): { options: BenchOptions; out: st
       sizes,
       serialUpTo: number(values['serial-up-to'], base.serialUpTo),
       throttleN: number(values['throttle-n'], base.throttleN),
+      recoveryN: number(values['recovery-n'], base.recoveryN),
       timeScale: number(values['time-scale'], base.timeScale),
       seed: number(values.seed, base.seed),
       spread: number(values.spread, base.spread),

@@ -7,7 +7,7 @@ import {
   type GroupFactors,
   type LatencyProfile,
 } from './fleet.js';
-import { apiDelay, idealOf, pipelineModel, refreshBatches } from './ideal.js';
+import { apiDelay, idealOf, pipelineModel, refreshBatches, refreshIdealOf } from './ideal.js';
 import type { Simulator } from '../sim/index.js';
 
 const one: GroupFactors = { boot: 1, stop: 1, image: 1, refresh: 1 };
@@ -155,5 +155,18 @@ describe('latencyOverride', () => {
     expect(override('instancePending', { instanceId: 'i-other' })).toBeUndefined();
     expect(override('instancePending', { groupName: 'elsewhere' })).toBeUndefined();
     expect(override('instanceShuttingDown', { groupName: 'bench-asg-0' })).toBeUndefined();
+  });
+});
+
+describe('refreshIdealOf', () => {
+  it("is the slowest group's refresh alone plus one poll interval, in real ms", () => {
+    const p = DefaultProfile;
+    const slow: GroupFactors = { ...one, refresh: 1.2, image: 0.5 };
+    const ideal = refreshIdealOf({ profile: p, factors: [one, slow], timeScale: 0.01, pollMs: 10_000 });
+    const refresh =
+      apiDelay(p, 'StartInstanceRefresh') +
+      (p.refreshPending + refreshBatches(p) * (p.instancePending + p.refreshWarmup)) * 1.2;
+    expect(ideal.group).toBe(1);
+    expect(ideal.ms).toBeCloseTo((refresh + 10_000) * 0.01, 6);
   });
 });

@@ -85,3 +85,22 @@ export function idealOf(options: {
   });
   return best;
 }
+
+/**
+ * The limit of a run that bakes nothing (a rollback, a deploy whose AMIs are reused): the slowest
+ * group's refresh alone, plus one refresh poll interval (simulated ms) in which its end is seen.
+ */
+export function refreshIdealOf(options: {
+  readonly profile: LatencyProfile;
+  readonly factors: readonly GroupFactors[];
+  readonly timeScale: number;
+  readonly pollMs: number;
+}): { readonly ms: number; readonly group: number } {
+  let best = { ms: 0, group: -1 };
+  options.factors.forEach((factors, group) => {
+    const { refresh } = pipelineModel({ ...options, factors, deployMs: 0 }).stages;
+    const ms = (refresh + options.pollMs) * options.timeScale;
+    if (ms > best.ms) best = { ms, group };
+  });
+  return best;
+}

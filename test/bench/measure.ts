@@ -18,15 +18,24 @@ import {
   type GroupFactors,
   type LatencyProfile,
 } from './fleet.js';
-import { idealOf, pipelineModel } from './ideal.js';
+import { DefaultPollIntervals } from '../../src/phases/context.js';
+import { idealOf, pipelineModel, refreshIdealOf } from './ideal.js';
 import { groupLags, indexCalls, parseTimeline, type GroupLags } from './lag.js';
 import { sampleProcess, type ProcessStats } from './process-stats.js';
+
+/**
+ * What a run measures: a deploy; a `rollback` after deploys of commits A and B (back to A's AMIs);
+ * or a deploy of an unchanged commit after a first deploy of it (the AMIs are reused). The runs
+ * before the measured one are not timed, and the call log starts afresh for the measured one.
+ */
+export type RunKind = 'deploy' | 'rollback' | 'reused';
 
 export interface ScenarioOptions {
   readonly n: number;
   readonly maxParallel: number;
   /** AWS-like request-rate buckets on. */
   readonly throttle: boolean;
+  readonly kind: RunKind;
   readonly profile: LatencyProfile;
   /** At least n entries: group i uses factors[i]. */
   readonly factors: readonly GroupFactors[];
@@ -44,6 +53,9 @@ export interface ScenarioResult {
   readonly n: number;
   readonly maxParallel: number;
   readonly throttle: boolean;
+  readonly kind: RunKind;
+  /** CreateImage requests of the measured run (a recovery run must make none). */
+  readonly bakes: number;
   /** Real ms from starting the main step to its exit. */
   readonly wallMs: number;
   readonly idealMs: number;
@@ -84,6 +96,13 @@ interface RefreshOutput {
   status: string;
 }
 
+/** The commits deployed, untimed, before the measured run of each kind. */
+const PreparedCommits: Readonly<Record<RunKind, readonly string[]>> = {
+  deploy: [],
+  rollback: ['a', 'b'],
+  reused: ['a'],
+};
+
 const parse = <T>(run: ActionRun, name: string): T[] => JSON.parse(run.outputs[name] || '[]') as T[];
 
 /** Runs the action once over a fresh fleet of `n` groups. */
@@ -111,26 +130,44 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       AWS_SECRET_ACCESS_KEY: 'test',
       ASG_ROLLING_POLL_SCALE: String(timeScale),
     };
+    const inputs = {
+      'asg-tags': 'app=bench',
+      'max-parallel': String(options.maxParallel),
+      'ssh-user': env.sshd.user,
+      'ssh-private-key': env.sshd.privateKey,
+      'ssh-port': String(gatePort),
+      'ssh-address': 'private',
+      'ssh-timeout': '120',
+      upload: UploadPath,
+      'upload-dir': remote,
+      'deploy-script': DeployScript,
+      'min-healthy-percentage': String(profile.minHealthyPercentage),
+      'max-healthy-percentage': String(profile.maxHealthyPercentage),
+    };
+    const commit = (name: string): string => name.repeat(40);
+    for (const sha of PreparedCommits[options.kind]) {
+      const before = await runAction({
+        entry: 'main',
+        cwd: env.workspace,
+        timeoutMs: options.timeoutMs,
+        env: { ...awsEnv, GITHUB_SHA: commit(sha) },
+        inputs,
+      });
+      removeJob(before.job);
+      if (before.exitCode !== 0)
+        throw new Error(
+          `The deploy of commit ${sha} before the ${options.kind} run failed: ${before.stdout}`,
+        );
+    }
+    sim.clearCalls();
     const started = performance.now();
     const handle = startAction({
       entry: 'main',
       cwd: env.workspace,
       timeoutMs: options.timeoutMs,
-      env: awsEnv,
-      inputs: {
-        'asg-tags': 'app=bench',
-        'max-parallel': String(options.maxParallel),
-        'ssh-user': env.sshd.user,
-        'ssh-private-key': env.sshd.privateKey,
-        'ssh-port': String(gatePort),
-        'ssh-address': 'private',
-        'ssh-timeout': '120',
-        upload: UploadPath,
-        'upload-dir': remote,
-        'deploy-script': DeployScript,
-        'min-healthy-percentage': String(profile.minHealthyPercentage),
-        'max-healthy-percentage': String(profile.maxHealthyPercentage),
-      },
+      // A reused deploy ships the commit deployed before; a rollback names no commit of its own.
+      env: { ...awsEnv, ...(options.kind === 'reused' ? { GITHUB_SHA: commit('a') } : {}) },
+      inputs: options.kind === 'rollback' ? { ...inputs, command: 'rollback' } : inputs,
     });
     const sampler = sampleProcess(handle.pid);
     const main = await handle.done;
@@ -213,11 +250,16 @@ async function analyse(run: {
     ...calls.filter((c) => c.action === 'DescribeInstanceRefreshes').map((c) => c.end),
     firstLaunch?.end ?? 0,
   );
-  const ideal = idealOf({ profile, factors, deployMs, timeScale });
+  const ideal =
+    options.kind === 'deploy'
+      ? idealOf({ profile, factors, deployMs, timeScale })
+      : refreshIdealOf({ profile, factors, timeScale, pollMs: DefaultPollIntervals.refreshMs });
   return {
     n,
     maxParallel: options.maxParallel,
     throttle: options.throttle,
+    kind: options.kind,
+    bakes: sim.sent('CreateImage').length,
     wallMs: run.wallMs,
     idealMs: ideal.ms,
     idealGroup: groupName(ideal.group),

@@ -25,6 +25,8 @@ function row(overrides: Partial<TableRow>): TableRow {
     n,
     maxParallel: n,
     throttle: false,
+    kind: 'deploy',
+    bakes: n,
     wallMs: 11_000,
     idealMs: 10_000,
     exitCode: 0,
@@ -103,9 +105,18 @@ describe('mainTable', () => {
 
 describe('failedGroups and serialRatio', () => {
   it('counts groups without both a Successful refresh and a deploy; a failed exit is at least one', () => {
-    expect(failedGroups({ n: 4, successful: 4, deployed: 3, exitCode: 0 })).toBe(1);
-    expect(failedGroups({ n: 4, successful: 2, deployed: 4, exitCode: 1 })).toBe(2);
-    expect(failedGroups({ n: 4, successful: 4, deployed: 4, exitCode: 1 })).toBe(1);
+    const deploy = { kind: 'deploy', bakes: 4 } as const;
+    expect(failedGroups({ ...deploy, n: 4, successful: 4, deployed: 3, exitCode: 0 })).toBe(1);
+    expect(failedGroups({ ...deploy, n: 4, successful: 2, deployed: 4, exitCode: 1 })).toBe(2);
+    expect(failedGroups({ ...deploy, n: 4, successful: 4, deployed: 4, exitCode: 1 })).toBe(1);
+  });
+
+  it('a recovery run needs only Successful refreshes, and fails whole when it baked anything', () => {
+    expect(failedGroups({ kind: 'rollback', bakes: 0, n: 4, successful: 4, deployed: 0, exitCode: 0 })).toBe(
+      0,
+    );
+    expect(failedGroups({ kind: 'reused', bakes: 0, n: 4, successful: 3, deployed: 0, exitCode: 0 })).toBe(1);
+    expect(failedGroups({ kind: 'reused', bakes: 1, n: 4, successful: 4, deployed: 0, exitCode: 0 })).toBe(4);
   });
 
   it('pairs a parallel run with the serial run of the same N only', () => {
@@ -130,8 +141,9 @@ describe('callsTable and lagTable', () => {
     expect(cells(lines.at(-1)!)).toEqual(['all', '3.00', '0.75']);
   });
 
-  it('shows lags in simulated seconds next to the poll interval', () => {
-    const lines = lagTable([row({})], 0.01).split('\n');
+  it('shows lags in simulated seconds next to the poll interval, for deploy runs only', () => {
+    const lines = lagTable([row({}), row({ kind: 'rollback' })], 0.01).split('\n');
+    expect(cells(lines[0]!)).toEqual(['stage lag, simulated s (mean / max)', 'poll s', 'N=4']);
     // 20 real ms at 0.01 = 2 simulated s; the instance poll is every 2 s.
     expect(cells(lines.find((l) => l.startsWith('| running'))!)).toEqual([
       'running → seen (instance poll)',
@@ -148,9 +160,13 @@ describe('callsTable and lagTable', () => {
   });
 
   it('labels scenarios', () => {
-    expect(scenarioLabel({ n: 256, maxParallel: 256, throttle: true })).toBe('N=256 throttled');
-    expect(scenarioLabel({ n: 4, maxParallel: 1, throttle: false })).toBe('N=4 serial');
-    expect(scenarioLabel({ n: 16, maxParallel: 8, throttle: false })).toBe('N=16 mp=8');
+    const kind = 'deploy' as const;
+    expect(scenarioLabel({ n: 256, maxParallel: 256, throttle: true, kind })).toBe('N=256 throttled');
+    expect(scenarioLabel({ n: 4, maxParallel: 1, throttle: false, kind })).toBe('N=4 serial');
+    expect(scenarioLabel({ n: 16, maxParallel: 8, throttle: false, kind })).toBe('N=16 mp=8');
+    expect(scenarioLabel({ n: 16, maxParallel: 16, throttle: false, kind: 'rollback' })).toBe(
+      'N=16 rollback',
+    );
   });
 });
 
@@ -164,8 +180,16 @@ describe('scenarios', () => {
       'N=256',
       'N=4 serial',
       'N=256 throttled',
+      'N=16 rollback',
+      'N=16 reused',
     ]);
-    expect(scenarios(QuickRun).map(scenarioLabel)).toEqual(['N=1', 'N=4', 'N=4 serial']);
+    expect(scenarios(QuickRun).map(scenarioLabel)).toEqual([
+      'N=1',
+      'N=4',
+      'N=4 serial',
+      'N=4 rollback',
+      'N=4 reused',
+    ]);
   });
 });
 

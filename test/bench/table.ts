@@ -5,6 +5,7 @@
 import { RefreshPollBudget } from '../../src/aws/refreshes.js';
 import { DefaultPollIntervals } from '../../src/phases/context.js';
 import type { CallStats } from './calls.js';
+import type { RunKind } from './measure.js';
 import { LagNames, summarizeLags, type GroupLags, type LagName } from './lag.js';
 
 /** What the tables need of a scenario (a subset of ScenarioResult). */
@@ -12,6 +13,9 @@ export interface TableRow {
   readonly n: number;
   readonly maxParallel: number;
   readonly throttle: boolean;
+  readonly kind: RunKind;
+  /** CreateImage requests of the run. */
+  readonly bakes: number;
   readonly wallMs: number;
   readonly idealMs: number;
   readonly exitCode: number | null;
@@ -27,6 +31,7 @@ export interface TableRow {
 
 /** The columns of the main table, in order (the quick end-to-end test checks them). */
 export const MainColumns = [
+  'run',
   'N',
   'max-parallel',
   'throttle',
@@ -50,19 +55,33 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
-/** Short name of a scenario: `N=64`, `N=4 serial`, `N=256 throttled`. */
-export function scenarioLabel(row: Pick<TableRow, 'n' | 'maxParallel' | 'throttle'>): string {
+/** What each kind of run is called in the tables. */
+export const RunNames: Readonly<Record<RunKind, string>> = {
+  deploy: 'deploy',
+  rollback: 'rollback',
+  reused: 'deploy (image reused)',
+};
+
+/** Short name of a scenario: `N=64`, `N=4 serial`, `N=256 throttled`, `N=16 rollback`. */
+export function scenarioLabel(row: Pick<TableRow, 'n' | 'maxParallel' | 'throttle' | 'kind'>): string {
   const serial =
     row.maxParallel < row.n ? (row.maxParallel === 1 ? ' serial' : ` mp=${row.maxParallel}`) : '';
-  return `N=${row.n}${serial}${row.throttle ? ' throttled' : ''}`;
+  const kind = row.kind === 'deploy' ? '' : ` ${row.kind}`;
+  return `N=${row.n}${serial}${row.throttle ? ' throttled' : ''}${kind}`;
 }
 
 const fixed = (value: number, digits: number): string =>
   Number.isFinite(value) ? value.toFixed(digits) : '–';
 
-/** Groups that did not end with a Successful refresh and a logged deploy. */
-export function failedGroups(row: Pick<TableRow, 'n' | 'successful' | 'deployed' | 'exitCode'>): number {
-  const failed = row.n - Math.min(row.successful, row.deployed);
+/**
+ * Groups that did not end with a Successful refresh and a logged deploy; for a recovery run, that
+ * did not end with a Successful refresh, or all of them when the run baked anything.
+ */
+export function failedGroups(
+  row: Pick<TableRow, 'n' | 'successful' | 'deployed' | 'exitCode' | 'kind' | 'bakes'>,
+): number {
+  const done = row.kind === 'deploy' ? Math.min(row.successful, row.deployed) : row.successful;
+  const failed = row.kind !== 'deploy' && row.bakes > 0 ? row.n : row.n - done;
   return row.exitCode === 0 ? failed : Math.max(failed, 1);
 }
 
@@ -70,7 +89,8 @@ export function failedGroups(row: Pick<TableRow, 'n' | 'successful' | 'deployed'
 export function serialRatio(row: TableRow, all: readonly TableRow[]): number | undefined {
   if (row.maxParallel < row.n) return undefined;
   const serial = all.find(
-    (r) => r.n === row.n && r.throttle === row.throttle && r.maxParallel === 1 && r.n > 1,
+    (r) =>
+      r.n === row.n && r.throttle === row.throttle && r.kind === row.kind && r.maxParallel === 1 && r.n > 1,
   );
   return serial ? serial.wallMs / row.wallMs : undefined;
 }
@@ -80,6 +100,7 @@ export function mainTable(rows: readonly TableRow[]): string {
   return markdownTable(
     MainColumns,
     rows.map((row) => [
+      RunNames[row.kind],
       String(row.n),
       String(row.maxParallel),
       row.throttle ? 'on' : 'off',
@@ -142,7 +163,9 @@ const LagTitles: Readonly<Record<LagName, string>> = {
  * Detection lag per stage in simulated seconds, `mean / max` over the groups, next to the poll
  * interval that bounds it; plus the time before the first launch and after the last refresh.
  */
-export function lagTable(rows: readonly TableRow[], timeScale: number): string {
+export function lagTable(all: readonly TableRow[], timeScale: number): string {
+  // A recovery run has one stage, the refresh: its lags say nothing the main table does not.
+  const rows = all.filter((r) => r.kind === 'deploy');
   const sim = (ms: number): string => fixed(ms / timeScale / 1000, 1);
   const body = LagNames.map((name) => {
     const bound = LagBound[name];

@@ -47,16 +47,24 @@ describe.skipIf(!sshdAvailable())('npm run bench -- --quick', () => {
       );
     }
 
+    // The recovery runs rolled every group out again and baked nothing.
+    for (const label of ['N=4 rollback', 'N=4 reused'])
+      expect(stderr).toMatch(
+        new RegExp(`^${label}: wall [\\d.]+ s, ideal [\\d.]+ s, 4/4 refreshes Successful, 0 baked$`, 'm'),
+      );
+
     // The main table: expected columns, one row per scenario, no failed group, numbers where numbers go.
     const lines = stdout.split('\n');
-    const header = lines.findIndex((l) => l.startsWith('| N '));
+    const header = lines.findIndex((l) => l.startsWith('| run '));
     expect(cells(lines[header] ?? '')).toEqual([...MainColumns]);
-    const rows = lines.slice(header + 2, header + 5).map(cells);
+    const rows = lines.slice(header + 2, header + 7).map(cells);
     const column = (name: (typeof MainColumns)[number]): number => MainColumns.indexOf(name);
-    expect(rows.map((r) => [r[column('N')], r[column('max-parallel')]])).toEqual([
-      ['1', '1'],
-      ['4', '4'],
-      ['4', '1'],
+    expect(rows.map((r) => [r[column('run')], r[column('N')], r[column('max-parallel')]])).toEqual([
+      ['deploy', '1', '1'],
+      ['deploy', '4', '4'],
+      ['deploy', '4', '1'],
+      ['rollback', '4', '4'],
+      ['deploy (image reused)', '4', '4'],
     ]);
     for (const row of rows) {
       expect(row[column('failed groups')]).toBe('0');
@@ -67,9 +75,11 @@ describe.skipIf(!sshdAvailable())('npm run bench -- --quick', () => {
     expect(Number(rows[1]?.[column('serial/parallel')])).toBeGreaterThan(0);
 
     // The API cost and the stage lag tables, one column per scenario.
-    expect(stdout).toMatch(/^\| action +\| N=1 +\| N=4 +\| N=4 serial +\|$/m);
-    expect(stdout).toMatch(/^\| RunInstances +\| 1\.00 +\| 1\.00 +\| 1\.00 +\|$/m);
-    expect(stdout).toMatch(/^\| StartInstanceRefresh +\| 1\.00 +\| 1\.00 +\| 1\.00 +\|$/m);
+    expect(stdout).toMatch(/^\| action +\| N=1 +\| N=4 +\| N=4 serial +\| N=4 rollback +\| N=4 reused +\|$/m);
+    // A recovery run launches and images nothing: it only refreshes.
+    expect(stdout).toMatch(/^\| RunInstances +\| 1\.00 +\| 1\.00 +\| 1\.00 +\| 0\.00 +\| 0\.00 +\|$/m);
+    expect(stdout).toMatch(/^\| CreateImage +\| 1\.00 +\| 1\.00 +\| 1\.00 +\| 0\.00 +\| 0\.00 +\|$/m);
+    expect(stdout).toMatch(/^\| StartInstanceRefresh +(\| 1\.00 +){5}\|$/m);
     expect(stdout).toMatch(/^\| refresh ended → seen \(refresh poll\) +\| max\(10, N\/10\) +\|/m);
   });
 });

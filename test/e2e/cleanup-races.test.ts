@@ -125,4 +125,29 @@ describe('cleanup racing other work', () => {
     expect(sim().state.images.has(image)).toBe(true);
     expect(sim().state.snapshots.has(snapshot)).toBe(true);
   });
+
+  it('a second cleanup while the AMIs the first deregistered are still described deletes and fails nothing', async () => {
+    const { first, second } = await twoTemplates();
+    // AWS describes a deregistered AMI (State deregistered) for a short interval (API_DescribeImages).
+    sim().setLatency({ consistency: { deregistered: 3_600_000 } });
+    const options = {
+      selection: { names: ['web', 'api'], tags: [] },
+      keep: 1,
+      orphanAgeMinutes: 360,
+      dryRun: false,
+      runId: RUN,
+    };
+    const once = await runCleanup(options, runtime({ ec2: ec2(), autoScaling: autoScaling() }));
+    expect(once.failures).toEqual([]);
+    expect(ids(once, 'ami')).toEqual(
+      [first.images[0], first.images[1], second.images[0], second.images[1]].sort(),
+    );
+    expect(sim().state.deregisteredImages.size).toBe(4);
+    const again = await runCleanup(options, runtime({ ec2: ec2(), autoScaling: autoScaling() }));
+    expect(again.failures).toEqual([]);
+    expect(again.deleted).toEqual([]);
+    // The AMIs in use are still kept: the deregistered ones did not take their places in keep-N.
+    expect(sim().state.images.has(first.images[2] ?? '')).toBe(true);
+    expect(sim().state.images.has(second.images[2] ?? '')).toBe(true);
+  });
 });

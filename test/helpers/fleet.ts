@@ -97,11 +97,16 @@ export async function startFleet(): Promise<Fleet> {
     sshTarget: { host: '127.0.0.1', port: ssh.port },
   });
   // Terminated instances stay listed (as on AWS for about an hour), however long a step takes here;
-  // fresh instances and images stay unseen by describes a little while, as EC2's eventual
-  // consistency makes them.
+  // fresh instances and images stay unseen by describes a little while, their tags unsearchable,
+  // and deregistered AMIs still described, as EC2's eventual consistency makes them.
   sim.setLatency({
     transitions: { terminatedRetention: 1e12 },
-    consistency: { instances: FreshWindowMs, images: FreshWindowMs },
+    consistency: {
+      instances: FreshWindowMs,
+      images: FreshWindowMs,
+      tags: FreshWindowMs,
+      deregistered: FreshWindowMs,
+    },
   });
   const workspace = await mkdtemp(path.join(tmpdir(), 'asg-rolling-fleet-'));
   await mkdir(path.join(workspace, 'build'));

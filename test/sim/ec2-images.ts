@@ -97,20 +97,35 @@ const createImageHandler = op((input: CreateImageRequest, world: World): CreateI
     image.ImageId ?? '',
     world.clock.simTime() + world.latency.consistency.images,
   );
+  world.state.tagsVisibleAt.set(image.ImageId ?? '', world.clock.simTime() + world.latency.consistency.tags);
   if (!input.NoReboot) rebootForImage(world, source);
   return { ImageId: image.ImageId };
 });
 
+/** Deregistered images a describe still returns, as AWS does for a short while. */
+function recentlyDeregistered(world: World): Map<string, Image> {
+  const now = world.clock.simTime();
+  const recent = new Map<string, Image>();
+  for (const [id, { image, until }] of world.state.deregisteredImages) {
+    if (now < until) recent.set(id, image);
+    else world.state.deregisteredImages.delete(id);
+  }
+  return recent;
+}
+
 const describeImages = op((input: DescribeImagesRequest, world: World): DescribeImagesResult => {
   const ids = input.ImageIds ?? [];
   checkMaxResults(input.MaxResults, ids.length > 0);
+  const recent = recentlyDeregistered(world);
   const source = ids.length
-    ? ids.map((id) => getImage(world, id))
-    : [...world.state.images.values()].filter((i) => visibleImage(world, i));
+    ? ids.map((id) => recent.get(id) ?? getImage(world, id))
+    : [...[...world.state.images.values()].filter((i) => visibleImage(world, i)), ...recent.values()];
   const allowed = owners(world, input.Owners);
-  const matching = applyFilters(source, input.Filters, imageFilters).filter(
-    (i) => !allowed || allowed.has(i.OwnerId ?? ''),
-  );
+  const matching = applyFilters(source, input.Filters, {
+    ...imageFilters,
+    // Creation tags are searchable only after the tags window (eventual consistency).
+    tags: (i) => (world.visible(world.state.tagsVisibleAt.get(i.ImageId ?? '')) ? i.Tags : []),
+  }).filter((i) => !allowed || allowed.has(i.OwnerId ?? ''));
   const { page, next } = paginate(matching, {
     token: input.NextToken,
     max: input.MaxResults ?? 1000,
@@ -128,6 +143,11 @@ const deregisterImage = op((input: DeregisterImageRequest, world: World): Deregi
     );
   }
   world.state.images.delete(image.ImageId ?? '');
+  if (world.latency.consistency.deregistered > 0)
+    world.state.deregisteredImages.set(image.ImageId ?? '', {
+      image: { ...image, State: 'deregistered', BlockDeviceMappings: [] },
+      until: world.clock.simTime() + world.latency.consistency.deregistered,
+    });
   const results: DeleteSnapshotReturnCode[] = [];
   if (input.DeleteAssociatedSnapshots) {
     for (const m of image.BlockDeviceMappings ?? []) {

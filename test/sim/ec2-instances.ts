@@ -78,7 +78,12 @@ const describeInstances = op((input: DescribeInstancesRequest, world: World): De
   const source = ids.length
     ? recordsById(world, ids)
     : [...world.state.instances.values()].filter((r) => world.visible(r.visibleAt));
-  const matching = applyFilters(source, input.Filters, instanceFilters);
+  const matching = applyFilters(source, input.Filters, {
+    ...instanceFilters,
+    // A launch's tags are searchable only after the tags window (eventual consistency).
+    tags: (r) =>
+      world.visible(world.state.tagsVisibleAt.get(r.instance.InstanceId ?? '')) ? r.instance.Tags : [],
+  });
   const { page, next } = paginate(matching, {
     token: input.NextToken,
     max: input.MaxResults ?? 1000,

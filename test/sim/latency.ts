@@ -44,6 +44,17 @@ export interface Consistency {
   instances: number;
   /** Images created by CreateImage. */
   images: number;
+  /**
+   * How long a deregistered image still appears in DescribeImages, with State `deregistered`:
+   * "Recently deregistered images appear in the returned results for a short interval and then
+   * return empty results" (DescribeImages, Amazon EC2 API Reference).
+   */
+  deregistered: number;
+  /**
+   * How long the tags a launch or CreateImage put on a new instance or image stay out of `tag:`
+   * filters (the resource itself is visible, its tags not yet searchable).
+   */
+  tags: number;
 }
 
 export interface LatencyOptions {
@@ -87,7 +98,7 @@ export class Latency {
   ) {
     this.api = { ...defaultApiLatency(), ...options.api };
     this.transitions = { ...defaultTransitions(), ...options.transitions };
-    this.consistency = { instances: 0, images: 0, ...options.consistency };
+    this.consistency = { instances: 0, images: 0, deregistered: 0, tags: 0, ...options.consistency };
     this.override = options.override;
   }
 

@@ -3,6 +3,7 @@
 // eventual-consistency window after a launch or an image. Each case cites the AWS page it follows.
 import {
   CreateImageCommand,
+  DeregisterImageCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
   RunInstancesCommand,
@@ -27,7 +28,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await sim.reset();
-  sim.setLatency({ consistency: { instances: 0, images: 0 } });
+  sim.setLatency({ consistency: { instances: 0, images: 0, deregistered: 0, tags: 0 } });
   seeded = sim.seed({
     subnets: ['subnet-0cccc000000000003'],
     images: [{ name: 'x86' }, { name: 'arm', architecture: 'arm64' }],
@@ -241,5 +242,47 @@ describe('eventual consistency (Eventual consistency in the Amazon EC2 API)', ()
     await sim.clock.advance(5_000);
     const later = await ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId ?? ''] }));
     expect(later.Images?.[0]?.ImageId).toBe(ImageId);
+  });
+
+  it("keeps a launch's tags out of tag filters for the tags window; by id it is there, tags and all", async () => {
+    sim.setLatency({ consistency: { tags: 5_000 } });
+    sim.clock.hold();
+    const tags = [{ ResourceType: 'instance' as const, Tags: [{ Key: 'token', Value: 't-1' }] }];
+    const res = await run({ LaunchTemplate: template('plain'), TagSpecifications: tags });
+    const id = res.Instances?.[0]?.InstanceId ?? '';
+    const byTag = () =>
+      ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:token', Values: ['t-1'] }] }));
+    expect((await byTag()).Reservations ?? []).toEqual([]);
+    const byId = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+    expect(byId.Reservations?.[0]?.Instances?.[0]?.Tags).toContainEqual({ Key: 'token', Value: 't-1' });
+    await sim.clock.advance(5_000);
+    expect((await byTag()).Reservations?.[0]?.Instances?.[0]?.InstanceId).toBe(id);
+  });
+
+  it('describes a deregistered image as deregistered for a short interval, then not at all (API_DescribeImages)', async () => {
+    const source = (await run({ LaunchTemplate: template('plain') })).Instances?.[0]?.InstanceId ?? '';
+    sim.setLatency({ consistency: { deregistered: 5_000 } });
+    sim.clock.hold();
+    await sim.clock.advance(40_000);
+    const { ImageId = '' } = await ec2.send(
+      new CreateImageCommand({ InstanceId: source, Name: 'soon-gone', NoReboot: true }),
+    );
+    await sim.clock.advance(400_000); // available
+    await ec2.send(new DeregisterImageCommand({ ImageId }));
+    const listed = await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }));
+    expect(listed.Images?.find((i) => i.ImageId === ImageId)?.State).toBe('deregistered');
+    const byId = await ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId] }));
+    expect(byId.Images?.[0]?.State).toBe('deregistered');
+    // It cannot be deregistered twice, and an available-only filter leaves it out.
+    expect((await rejection(ec2.send(new DeregisterImageCommand({ ImageId })))).name).toBe(
+      'InvalidAMIID.NotFound',
+    );
+    const available = await ec2.send(
+      new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'state', Values: ['available'] }] }),
+    );
+    expect(available.Images?.map((i) => i.ImageId)).not.toContain(ImageId);
+    await sim.clock.advance(5_000);
+    const later = await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }));
+    expect(later.Images?.map((i) => i.ImageId)).not.toContain(ImageId);
   });
 });

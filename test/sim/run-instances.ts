@@ -198,6 +198,10 @@ export const runInstances = op((input: RunInstancesRequest, world: World): Reser
       },
     });
     record.visibleAt = visibleAt;
+    world.state.tagsVisibleAt.set(
+      record.instance.InstanceId ?? '',
+      world.clock.simTime() + world.latency.consistency.tags,
+    );
     record.protection = protection;
     applyInterface(record, interfaces);
     records.push(record);

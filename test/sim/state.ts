@@ -93,6 +93,10 @@ export class State {
   launchesByToken = new Map<string, LaunchByToken>();
   /** Simulated time from which reads see an image CreateImage made (eventual consistency). */
   imagesVisibleAt = new Map<string, number>();
+  /** Images DeregisterImage removed, still described (State `deregistered`) until the given time. */
+  deregisteredImages = new Map<string, { image: Image; until: number }>();
+  /** Simulated time from which `tag:` filters see the creation tags of an instance or image. */
+  tagsVisibleAt = new Map<string, number>();
   /** Systems Manager parameters by name (an AMI id each), for `resolve:ssm:` image references. */
   parameters = new Map<string, string>();
   /** Who besides the owner may launch each image (ModifyImageAttribute launchPermission). */

@@ -61,8 +61,10 @@ export async function templateVersionNumbers(
       try {
         await describeTemplatesInto(ec2, part, found);
       } catch (error) {
-        if (awsErrorCode(error) !== MissingTemplateCode || part.length === 1) throw error;
-        for (const id of part) await describeTemplatesInto(ec2, [id], found).catch(unlessMissing);
+        if (awsErrorCode(error) !== MissingTemplateCode) throw error;
+        // Asked alone, the missing one is simply absent; in a batch, each is asked again alone.
+        if (part.length > 1)
+          for (const id of part) await describeTemplatesInto(ec2, [id], found).catch(unlessMissing);
       }
     }
   } catch (error) {

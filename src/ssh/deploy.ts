@@ -113,7 +113,7 @@ export async function deployOverSsh(options: DeployOverSshOptions): Promise<void
 /** Resolves the upload list against the workspace, failing early on a missing path. */
 async function localItems(options: DeployOverSshOptions, uploadDir: string): Promise<UploadItem[]> {
   const items: UploadItem[] = [];
-  const add = async (given: string, what: string): Promise<void> => {
+  const add = async (given: string, what: string, executable = false): Promise<void> => {
     const local = path.resolve(options.workspace, given);
     const info = await stat(local).catch(() => undefined);
     if (!info) throw new Error(`${what} '${given}' does not exist in the workspace ${options.workspace}`);
@@ -122,11 +122,11 @@ async function localItems(options: DeployOverSshOptions, uploadDir: string): Pro
       local === path.resolve(options.workspace)
         ? uploadDir
         : path.posix.join(uploadDir, path.basename(local));
-    items.push({ local, remote, directory: info.isDirectory() });
+    items.push({ local, remote, directory: info.isDirectory(), executable });
   };
   for (const given of options.upload) await add(given, 'upload path');
   if (options.script) {
-    await add(options.script, 'deploy-script');
+    await add(options.script, 'deploy-script', true);
     if (items.at(-1)?.directory) throw new Error(`deploy-script '${options.script}' is a directory`);
   }
   return items;

@@ -14,6 +14,12 @@ export interface UploadItem {
   readonly local: string;
   readonly remote: string;
   readonly directory: boolean;
+  /**
+   * Sent executable whatever its local mode (the deploy script). It must be executable when it is
+   * renamed into place: a deploy that only chmods it afterwards leaves a moment where another
+   * deploy sharing the directory finds a fresh copy it cannot execute.
+   */
+  readonly executable?: boolean;
 }
 
 export interface FileTransfer {
@@ -130,9 +136,14 @@ export async function listUploads(items: readonly UploadItem[], workspace: strin
       walk.listing.files.push({
         local: item.local,
         remote: item.remote,
-        mode: (await stat(top)).mode & 0o777,
+        mode: withExecute((await stat(top)).mode & 0o777, item.executable === true),
       });
     }
   }
   return walk.listing;
+}
+
+/** Adds execute permission wherever read permission is, as `chmod +x` does under umask 022. */
+function withExecute(mode: number, executable: boolean): number {
+  return executable ? mode | ((mode & 0o444) >> 2) : mode;
 }

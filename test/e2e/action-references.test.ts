@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import {
   CreateLaunchTemplateVersionCommand,
+  DeleteLaunchTemplateCommand,
   DescribeLaunchTemplatesCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
@@ -179,6 +180,52 @@ describe('launch template references after a deploy', () => {
     // The other groups are set back as usual.
     expect(specOf(after.get('ref-default'))?.Version).toBe('$Default');
     expect(specOf(after.get('mixed-latest'))?.Version).toBe('$Latest');
+  }, 180_000);
+
+  it('a template deleted after its refresh leaves that group on its number and the others restored', async () => {
+    // ref-latest stays Pending for 2 real seconds; mixed-latest ends first, then lt-c is deleted,
+    // so the one read of every template after the refreshes meets a missing id, which AWS answers
+    // by failing the whole call (DescribeLaunchTemplates, InvalidLaunchTemplateId.NotFound).
+    fleet().sim.setLatency({
+      override: (key, ctx) =>
+        key === 'refreshPending' && ctx.groupName === 'ref-latest' ? 2000 / TimeScale : undefined,
+    });
+    const run = fleet().start(fleet().inputs({ upload: 'build' }));
+    let ended = false;
+    void run.done.finally(() => (ended = true));
+    const refreshOf = (group: string) =>
+      [...fleet().sim.state.refreshes.values()].find((r) => r.refresh.AutoScalingGroupName === group)
+        ?.refresh;
+    while (refreshOf('mixed-latest')?.Status !== 'Successful' && !ended)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(refreshOf('ref-latest')?.Status, 'ref-latest ended before lt-c was deleted').not.toBe(
+      'Successful',
+    );
+    const lostTemplate = fleet.seeded().launchTemplates['lt-c'] ?? '';
+    await ec2.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId: lostTemplate }));
+    const main = await run.done;
+    expect(main.exitCode, transcript(main)).toBe(0);
+    expect(errors(main)).toEqual([]);
+
+    const after = await describeGroups();
+    expect(specOf(after.get('mixed-latest'))?.Version).toBe('2');
+    const warning = main.annotations.find((a) => a.level === 'warning' && a.message.includes('is gone'));
+    expect(warning?.message, transcript(main)).toContain(`launch template ${lostTemplate} is gone`);
+    expect(
+      Object.fromEntries(
+        ['ref-default', 'ref-latest', 'mixed-default'].map((g) => [g, specOf(after.get(g))?.Version]),
+      ),
+    ).toEqual({
+      'ref-default': '$Default',
+      'ref-latest': '$Latest',
+      'mixed-default': '$Default',
+    });
+    // AWS failed a read for the missing id, and the action went on without it.
+    expect(
+      fleet().sim.calls.some(
+        (c) => c.action === 'DescribeLaunchTemplates' && c.code === 'InvalidLaunchTemplateId.NotFound',
+      ),
+    ).toBe(true);
   }, 180_000);
 
   it('a failed roll of a $Latest group makes $Latest launch the old image again', async () => {

@@ -188,3 +188,8 @@ export function plannedImage(
     ...overrides,
   };
 }
+
+/** An error shaped as the SDK throws a service exception: the AWS error code is its name. */
+export function awsError(name: string, message: string): Error {
+  return Object.assign(new Error(message), { name });
+}

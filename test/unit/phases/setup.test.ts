@@ -93,7 +93,6 @@ describe('setupInstance', () => {
     expect(ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input.ImageId).toBe('ami-old');
   });
 
-
   it('checks the host key with the run policy and hands on the key the probe proved', async () => {
     const { ctx, ec2 } = setup();
     ec2.on(DescribeInstancesCommand).resolves(described('running'));

@@ -51,6 +51,14 @@ describe('listUploads', () => {
     expect(all.some((r) => r.includes('.git'))).toBe(false);
   });
 
+  it('sends the deploy script executable where it is readable, whatever its local mode', async () => {
+    const script = path.join(workspace, 'deploy.sh');
+    await writeFile(script, '#!/bin/sh\n', { mode: 0o640 });
+    const item = { local: script, remote: '/srv/app/deploy.sh', directory: false };
+    expect((await listUploads([item], workspace)).files[0]?.mode).toBe(0o640);
+    expect((await listUploads([{ ...item, executable: true }], workspace)).files[0]?.mode).toBe(0o750);
+  });
+
   it('follows a link that stays inside the uploaded directory', async () => {
     await symlink('app.txt', path.join(workspace, 'build', 'current.txt'));
     await symlink('bin', path.join(workspace, 'build', 'tools'));

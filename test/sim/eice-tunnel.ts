@@ -341,7 +341,7 @@ export class TunnelServer {
       setTimeout(() => ws.terminate(), 2_000).unref();
     };
     this.live.set(tunnel.id, { tunnel, close });
-    const cancelTimer = world.clock.after(tunnel.maxTunnelDuration * 1000, () =>
+    const cancelTimer = world.clock.after(tunnel.maxTunnelDuration * world.tunnelMsPerSecond, () =>
       close(1000, `The tunnel reached its maximum duration of ${tunnel.maxTunnelDuration} seconds.`),
     );
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {

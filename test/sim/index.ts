@@ -48,6 +48,12 @@ export interface InstanceConnect {
   setMaxConnections(endpointId: string, max: number): void;
   /** Unexpired pushed keys for the instance at this address and the OS user. */
   keys(address: string, user: string): { instanceId?: string; keys: string[] };
+  /**
+   * How long pushed keys and tunnels last, in simulated ms (kept across reset). AWS's are 60 s and
+   * maxTunnelDuration seconds; a fast-forwarded world whose SSH traffic still takes real milliseconds
+   * (the end-to-end fleet) stretches them back to real time.
+   */
+  setTiming(opts: { keyLifetimeMs?: number; tunnelMsPerSecond?: number }): void;
   /** Open tunnels (of one endpoint). */
   openTunnels(endpointId?: string): Tunnel[];
   /** Every tunnel since the last reset, closed ones with closedAt, closeCode and closeReason. */
@@ -154,6 +160,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         record.maxConnections = max;
       },
       keys: (address, user) => validKeys(world, address, user),
+      setTiming: ({ keyLifetimeMs, tunnelMsPerSecond }) => {
+        if (keyLifetimeMs !== undefined) world.keyLifetimeMs = keyLifetimeMs;
+        if (tunnelMsPerSecond !== undefined) world.tunnelMsPerSecond = tunnelMsPerSecond;
+      },
       openTunnels: (endpointId) => tunnels.open(endpointId),
       tunnels: () => tunnels.all(),
     },

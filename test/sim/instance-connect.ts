@@ -24,7 +24,8 @@ import type { InstanceConnectEndpointRecord, InstanceRecord } from './state.js';
 import type { World } from './world.js';
 
 /** "The key remains for 60 seconds" (SendSSHPublicKey,
- *  https://docs.aws.amazon.com/ec2-instance-connect/latest/APIReference/API_SendSSHPublicKey.html). */
+ *  https://docs.aws.amazon.com/ec2-instance-connect/latest/APIReference/API_SendSSHPublicKey.html);
+ *  the default of `world.keyLifetimeMs`. */
 export const KeyLifetimeMs = 60_000;
 
 /** "Each EC2 Instance Connect Endpoint can support up to 20 concurrent connections" (Connect using EC2
@@ -96,7 +97,7 @@ function sendSshPublicKey(world: World, input: SendInput): { RequestId: string; 
     );
   const now = world.clock.simTime();
   world.state.pushedKeys = world.state.pushedKeys.filter((k) => k.expiresAt > now);
-  world.state.pushedKeys.push({ instanceId: id, user, key: line, expiresAt: now + KeyLifetimeMs });
+  world.state.pushedKeys.push({ instanceId: id, user, key: line, expiresAt: now + world.keyLifetimeMs });
   return { RequestId: randomUUID(), Success: true };
 }
 

@@ -51,6 +51,10 @@ export class World {
   observer?: (call: ObservedCall, state: State) => unknown;
   /** host:port of the EC2 Instance Connect Endpoint tunnel server: every endpoint's DnsName. */
   tunnelAddress = '';
+  /** Simulated ms a key pushed with SendSSHPublicKey stays valid (AWS: 60 s). */
+  keyLifetimeMs = 60_000;
+  /** Simulated ms per second of a tunnel's maxTunnelDuration (1000: AWS's seconds). */
+  tunnelMsPerSecond = 1000;
   /** Closes the tunnels of a deleted endpoint (set by the tunnel server). */
   onEndpointDeleted?: (endpointId: string) => void;
 

@@ -68,12 +68,38 @@ export interface StepOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
+/** The EC2 Instance Connect Endpoint an `instanceConnect` fleet has in its instances' VPC (re-seeded
+ *  after every reset, with this id). */
+export const FleetEndpointId = 'eice-0f1ee700000000001';
+
+export interface FleetInstanceConnect {
+  /** The endpoint in the default VPC (vpc-0sim0000000000001), where the fleet's instances run. */
+  readonly endpointId: string;
+  /** Its DnsName: the simulator's tunnel server, `127.0.0.1:<port>` (wss://<dnsName>/openTunnel). */
+  readonly dnsName: string;
+  /** The tunnel server's certificate, which every step gets as NODE_EXTRA_CA_CERTS. */
+  readonly caFile: string;
+  /** Simulated ms a pushed key lasts here: 60 s of real time (60 000 / TimeScale). */
+  readonly keyLifetimeMs: number;
+}
+
+export interface FleetOptions {
+  /**
+   * sshd also takes keys pushed with SendSSHPublicKey (for the instance a connection comes from, for 60
+   * simulated seconds), an Instance Connect Endpoint is seeded in the instances' VPC, and every step
+   * trusts the tunnel server's certificate. Needs OpenSSH's sshd (check sshdAvailable()).
+   */
+  readonly instanceConnect?: boolean;
+}
+
 export interface Fleet {
   readonly sim: Simulator;
   readonly ssh: TestSshServer;
   /** Every booted instance address answers SSH on this port. */
   readonly gatePort: number;
   readonly workspace: string;
+  /** Set with the `instanceConnect` option. */
+  readonly instanceConnect?: FleetInstanceConnect;
   /** The step environment every run gets: endpoint, region, test credentials, poll scale. */
   readonly env: Readonly<Record<string, string>>;
   /** Standard inputs (tags, SSH, a fresh upload-dir, fast refreshes) with `given` on top. */
@@ -87,9 +113,21 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
+/** Seeds the fleet's Instance Connect Endpoint (again after a reset). */
+export function seedFleetEndpoint(sim: Simulator): void {
+  if (!sim.state.instanceConnectEndpoints.has(FleetEndpointId))
+    sim.instanceConnect.addEndpoint({ id: FleetEndpointId, subnetId: 'subnet-0sim0000000000001' });
+}
+
 /** Starts sshd (the in-process server where sshd is missing), the simulator and the workspace. */
-export async function startFleet(): Promise<Fleet> {
-  const ssh = sshdAvailable() ? await startSshd() : await startInProcessSshServer();
+export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
+  if (options.instanceConnect && !sshdAvailable())
+    throw new Error('an instanceConnect fleet needs OpenSSH (/usr/sbin/sshd): skip the test without it');
+  const ssh = options.instanceConnect
+    ? await startSshd({ instanceConnect: {} })
+    : sshdAvailable()
+      ? await startSshd()
+      : await startInProcessSshServer();
   const gatePort = await freePort();
   const sim = await startSimulator({
     timeScale: TimeScale,
@@ -108,6 +146,21 @@ export async function startFleet(): Promise<Fleet> {
       deregistered: FreshWindowMs,
     },
   });
+  let instanceConnect: FleetInstanceConnect | undefined;
+  if (options.instanceConnect) {
+    await ssh.setKeysUrl?.(sim.instanceConnect.keysUrl);
+    // SSH handshakes and deploy scripts take real milliseconds, which this world counts as seconds: a
+    // pushed key (60 s) and a tunnel (maxTunnelDuration s) last their AWS durations in real time
+    // instead. A test of their expiry holds the clock and advances it by 60 s / TimeScale.
+    sim.instanceConnect.setTiming({ keyLifetimeMs: 60_000 / TimeScale, tunnelMsPerSecond: 1000 / TimeScale });
+    seedFleetEndpoint(sim);
+    instanceConnect = {
+      endpointId: FleetEndpointId,
+      dnsName: sim.instanceConnect.dnsName,
+      caFile: sim.instanceConnect.caFile,
+      keyLifetimeMs: 60_000 / TimeScale,
+    };
+  }
   const workspace = await mkdtemp(path.join(tmpdir(), 'asg-rolling-fleet-'));
   await mkdir(path.join(workspace, 'build'));
   await writeFile(path.join(workspace, 'build', 'app.txt'), 'v2\n');
@@ -127,6 +180,7 @@ export async function startFleet(): Promise<Fleet> {
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
     ASG_ROLLING_POLL_SCALE: PollScale,
+    ...(instanceConnect ? { NODE_EXTRA_CA_CERTS: instanceConnect.caFile } : {}),
   };
   const script = (entry: 'main' | 'post'): string | undefined =>
     process.env.ASG_ROLLING_E2E_DIST
@@ -161,6 +215,7 @@ export async function startFleet(): Promise<Fleet> {
     ssh,
     gatePort,
     workspace,
+    ...(instanceConnect ? { instanceConnect } : {}),
     env,
     inputs: (given = {}) => ({
       'asg-tags': 'app=shop',
@@ -195,6 +250,9 @@ export interface UseFleetOptions {
   readonly seed?: Fixture;
   /** Runs before each test between the reset and the seed: latency or throttle settings. */
   readonly beforeSeed?: (sim: Simulator) => void;
+  /** See FleetOptions: keys pushed with SendSSHPublicKey, an endpoint (re-seeded after each reset),
+   *  NODE_EXTRA_CA_CERTS for every step. */
+  readonly instanceConnect?: boolean;
 }
 
 export interface FleetAccessor {
@@ -214,7 +272,7 @@ export function useFleet(options: UseFleetOptions = {}): FleetAccessor {
   let fleet: Fleet | undefined;
   let seeded: SeedResult | undefined;
   beforeAll(async () => {
-    fleet = await startFleet();
+    fleet = await startFleet({ instanceConnect: options.instanceConnect });
   });
   afterAll(async () => {
     await fleet?.stop();
@@ -226,6 +284,7 @@ export function useFleet(options: UseFleetOptions = {}): FleetAccessor {
       await sim.reset();
       beforeSeed?.(sim);
       seeded = sim.seed(seed);
+      if (options.instanceConnect) seedFleetEndpoint(sim);
     });
   }
   function running(): Fleet {

@@ -32,8 +32,63 @@ export interface TestSshServer {
   ecdsaHostPublicKey: string;
   /** Temp dir of the server; removed by stop(). */
   dir: string;
+  /** With `instanceConnect`: points the AuthorizedKeysCommand at the simulator's keys route. */
+  setKeysUrl?: (url: string) => Promise<void>;
   stop(): Promise<void>;
 }
+
+/**
+ * sshd also takes the keys pushed with EC2 Instance Connect's SendSSHPublicKey, as the EC2 Instance
+ * Connect agent makes it do on an instance: an AuthorizedKeysCommand asks for the keys valid now for the
+ * OS user (Connect using EC2 Instance Connect, "Install EC2 Instance Connect",
+ * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-connect-set-up.html; the agent's
+ * eic_run_authorized_keys). Here the keys come from the simulator's control route
+ * (`sim.instanceConnect.keysUrl`), asked for the instance whose address the connection comes from.
+ */
+export interface InstanceConnectOptions {
+  /** The simulator's keys route; can also be set once the simulator is up (setKeysUrl). */
+  keysUrl?: string;
+}
+
+// Runs as sshd's AuthorizedKeysCommand: prints the keys the simulator holds for the user on the
+// instance the connection comes from (nothing on any failure, so sshd refuses the key). OpenSSH 9.2
+// offers no token for the client address (%C came later), so the address is read from the TCP socket
+// the calling sshd process holds: its remote end is the instance's address, which the simulator's gates
+// connect from.
+const KeysCommandScript = `import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+const [urlFile, user] = process.argv.slice(2);
+function clientAddress() {
+  const inodes = new Set();
+  const fds = \`/proc/\${process.ppid}/fd\`;
+  for (const fd of readdirSync(fds)) {
+    try {
+      const m = /^socket:\\[(\\d+)\\]$/.exec(readlinkSync(\`\${fds}/\${fd}\`));
+      if (m) inodes.add(m[1]);
+    } catch {}
+  }
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\\n').slice(1)) {
+    const f = line.trim().split(/\\s+/);
+    if (f.length < 10 || f[3] !== '01' || !inodes.has(f[9])) continue;
+    const hex = f[2].split(':')[0];
+    return [6, 4, 2, 0].map((i) => parseInt(hex.slice(i, i + 2), 16)).join('.');
+  }
+  return undefined;
+}
+try {
+  const address = clientAddress();
+  const base = readFileSync(urlFile, 'utf8').trim();
+  if (address && base && user) {
+    const url = \`\${base}?address=\${encodeURIComponent(address)}&user=\${encodeURIComponent(user)}\`;
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    const { keys } = await res.json();
+    for (const key of keys ?? []) process.stdout.write(\`\${key}\\n\`);
+  }
+} catch {}
+`;
+
+/** sshd checks that the command and every directory above it belong to root and are not writable by
+ *  others; /usr/bin/env passes that check wherever the script lives (and whoever runs the tests). */
+const EnvPath = '/usr/bin/env';
 
 /** Whether the real sshd can be used here (CI installs it; a laptop may not have it). */
 export function sshdAvailable(): boolean {
@@ -65,7 +120,7 @@ async function keygen(file: string, comment: string, type: 'ed25519' | 'ecdsa' =
  * appended to sshd_config (the benchmark raises MaxStartups and isolates each connection's files).
  */
 export async function startSshd(
-  options: { port?: number; extraConfig?: readonly string[] } = {},
+  options: { port?: number; extraConfig?: readonly string[]; instanceConnect?: InstanceConnectOptions } = {},
 ): Promise<TestSshServer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'asg-rolling-sshd-'));
   try {
@@ -79,12 +134,25 @@ export async function startSshd(
     const ecdsaHostPublicKey = withoutComment(await readFile(path.join(dir, 'host_ecdsa.pub'), 'utf8'));
     const privateKey = await readFile(path.join(dir, 'client_ed25519'), 'utf8');
     await writeFile(path.join(dir, 'authorized_keys'), `${publicKey}\n`, { mode: 0o600 });
+    const keysUrlFile = path.join(dir, 'instance-connect-keys-url');
+    const setKeysUrl = (url: string): Promise<void> => writeFile(keysUrlFile, `${url}\n`);
+    const extraConfig = [...(options.extraConfig ?? [])];
+    if (options.instanceConnect) {
+      const script = path.join(dir, 'instance-connect-keys.mjs');
+      await writeFile(script, KeysCommandScript, { mode: 0o755 });
+      await setKeysUrl(options.instanceConnect.keysUrl ?? '');
+      const quote = (p: string): string => `"${p}"`;
+      extraConfig.push(
+        `AuthorizedKeysCommand ${EnvPath} ${quote(process.execPath)} ${quote(script)} ${quote(keysUrlFile)} %u`,
+        `AuthorizedKeysCommandUser ${userInfo().username}`,
+      );
+    }
 
     let lastError: Error | undefined;
     for (let attempt = 0; attempt < (options.port ? 20 : 3); attempt++) {
       const port = options.port ?? (await freePort());
       try {
-        const child = await launch({ dir, port, extraConfig: options.extraConfig ?? [] });
+        const child = await launch({ dir, port, extraConfig });
         const [hostType, hostKey] = hostPublicKey.split(' ');
         return {
           port,
@@ -96,6 +164,7 @@ export async function startSshd(
           knownHostsLine: `[127.0.0.1]:${port} ${hostType} ${hostKey}`,
           ecdsaHostPublicKey,
           dir,
+          ...(options.instanceConnect ? { setKeysUrl } : {}),
           stop: async () => {
             await stopChild(child);
             await rm(dir, { recursive: true, force: true });

@@ -9,6 +9,10 @@ import { NormalizedSchema } from '@smithy/core/schema';
 
 export type Service = 'ec2' | 'autoscaling';
 
+/** Every service the simulator answers: the two Query ones, and EC2 Instance Connect (JSON 1.1 and the
+ *  endpoint's tunnel), which the codec does not handle. The name is the IAM prefix of its actions. */
+export type ServiceName = Service | 'ec2-instance-connect';
+
 type OperationSchema = [9, string, string, unknown, unknown, unknown];
 
 const modules: Record<Service, Record<string, unknown>> = { ec2, autoscaling };

@@ -1,7 +1,10 @@
 // The control API under /_sim (JSON): inspect state and calls, reset, seed, faults, latency, throttling,
-// and the clock (hold, advance, release) for a client outside the test process.
+// the clock (hold, advance, release) for a client outside the test process, and EC2 Instance Connect:
+// the keys an instance's agent would hand sshd (asked by sshd's AuthorizedKeysCommand), endpoints and
+// tunnels.
 import type { Fault } from './faults.js';
 import type { Fixture } from './fixtures.js';
+import type { EndpointSpec } from './instance-connect.js';
 import type { Simulator } from './index.js';
 import type { Consistency, Transitions } from './latency.js';
 import type { ThrottleOptions } from './throttle.js';
@@ -100,9 +103,34 @@ export async function control(sim: Simulator, method: string, url: URL, text: st
     case 'POST /_sim/clock/release':
       sim.world.clock.release();
       return clockStatus(sim);
+    case 'GET /_sim/instance-connect/keys': {
+      const address = url.searchParams.get('address') ?? '';
+      const user = url.searchParams.get('user') ?? '';
+      return { status: 200, body: sim.instanceConnect.keys(address, user) };
+    }
+    case 'POST /_sim/instance-connect/endpoints':
+      try {
+        return { status: 200, body: sim.instanceConnect.addEndpoint(body as EndpointSpec) };
+      } catch (err) {
+        return { status: 400, body: { error: (err as Error).message } };
+      }
+    case 'GET /_sim/instance-connect/tunnels':
+      return { status: 200, body: sim.instanceConnect.tunnels() };
     case 'POST /_sim/throttle':
       sim.setThrottle(body as Partial<ThrottleOptions>);
       return { status: 200, body: sim.world.throttle.options };
+  }
+  const limited = /^POST \/_sim\/instance-connect\/endpoints\/([^/]+)\/max-connections$/.exec(route)?.[1];
+  if (limited) {
+    const max = (body as { max?: unknown }).max;
+    if (typeof max !== 'number' || !Number.isInteger(max) || max < 0)
+      return { status: 400, body: { error: 'body needs { "max": concurrent tunnels >= 0 }' } };
+    try {
+      sim.instanceConnect.setMaxConnections(limited, max);
+    } catch (err) {
+      return { status: 404, body: { error: (err as Error).message } };
+    }
+    return { status: 200, body: { ok: true } };
   }
   const faultId = /^DELETE \/_sim\/faults\/(.+)$/.exec(route)?.[1];
   if (faultId) {

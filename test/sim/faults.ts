@@ -3,13 +3,13 @@
 //  - 'image': an AMI being created ends `failed` instead of `available`;
 //  - 'refresh': a group's Instance Refresh fails part-way (Failed, or rolled back when AutoRollback).
 // Rules are plain data (plus an optional predicate) so they can also be posted to /_sim/faults as JSON.
-import type { Service } from './codec.js';
+import type { ServiceName } from './codec.js';
 
 export interface ApiFault {
   kind: 'api';
   /** Action name(s); omitted = every action. */
   action?: string | string[];
-  service?: Service;
+  service?: ServiceName;
   /** Fail only the Nth matching call (1-based). */
   nth?: number;
   /** At most this many failures (default: 1 with `nth`, unlimited otherwise). */
@@ -103,7 +103,7 @@ export class Faults {
 
   /** The api faults that apply to this call: the first failing one (if any) and the total extra delay. */
   forCall(
-    service: Service,
+    service: ServiceName,
     action: string,
     input: Record<string, unknown>,
   ): { fail?: ApiFault; delayMs: number } {

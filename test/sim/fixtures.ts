@@ -4,6 +4,7 @@ import type { RequestLaunchTemplateData } from '@aws-sdk/client-ec2';
 
 import { createGroup } from './autoscaling.js';
 import { addImage } from './images.js';
+import { addEndpoint } from './instance-connect.js';
 import type { TemplateRecord } from './state.js';
 import { addVersion, setDefault } from './templates.js';
 import type { World } from './world.js';
@@ -69,14 +70,29 @@ export interface FixtureParameter {
   imageName: string;
 }
 
+/** An EC2 Instance Connect Endpoint, create-complete. */
+export interface FixtureInstanceConnectEndpoint {
+  /** Its subnet (default subnet-0sim0000000000001); its VPC is the subnet's. */
+  subnetId?: string;
+  securityGroupIds?: string[];
+  /** Concurrent tunnels it accepts (default 20, AWS's quota). */
+  maxConnections?: number;
+  preserveClientIp?: boolean;
+  /** Fixed id (eice- + 17 hex); generated when omitted. */
+  id?: string;
+  tags?: Tags;
+}
+
 export interface Fixture {
-  /** Subnets that exist besides the defaults and every group's (RunInstances refuses others). */
-  subnets?: string[];
+  /** Subnets that exist besides the defaults and every group's (RunInstances refuses others); one given
+   *  with a vpcId is in that VPC, the others in the default VPC vpc-0sim0000000000001. */
+  subnets?: (string | { subnetId: string; vpcId: string })[];
   images?: FixtureImage[];
   parameters?: FixtureParameter[];
   launchTemplates?: FixtureTemplate[];
   launchConfigurations?: FixtureLaunchConfiguration[];
   groups?: FixtureGroup[];
+  instanceConnectEndpoints?: FixtureInstanceConnectEndpoint[];
 }
 
 export interface SeedResult {
@@ -85,6 +101,8 @@ export interface SeedResult {
   /** launch template name → launch template id */
   launchTemplates: Record<string, string>;
   groups: string[];
+  /** Ids of the seeded EC2 Instance Connect Endpoints, in fixture order. */
+  instanceConnectEndpoints?: string[];
 }
 
 const tagList = (tags: Tags | undefined) =>
@@ -92,7 +110,13 @@ const tagList = (tags: Tags | undefined) =>
 
 export function seed(world: World, fixture: Fixture): SeedResult {
   const result: SeedResult = { images: {}, launchTemplates: {}, groups: [] };
-  for (const subnet of fixture.subnets ?? []) world.state.subnets.add(subnet);
+  for (const subnet of fixture.subnets ?? []) {
+    if (typeof subnet === 'string') world.state.subnets.add(subnet);
+    else {
+      world.state.subnets.add(subnet.subnetId);
+      world.state.subnetVpcs.set(subnet.subnetId, subnet.vpcId);
+    }
+  }
   for (const img of fixture.images ?? []) {
     const image = addImage(world, {
       name: img.name,
@@ -183,6 +207,17 @@ export function seed(world: World, fixture: Fixture): SeedResult {
       { running: true },
     );
     result.groups.push(g.name);
+  }
+  for (const e of fixture.instanceConnectEndpoints ?? []) {
+    const record = addEndpoint(world, {
+      subnetId: e.subnetId,
+      securityGroupIds: e.securityGroupIds,
+      maxConnections: e.maxConnections,
+      preserveClientIp: e.preserveClientIp,
+      id: e.id,
+      tags: tagList(e.tags),
+    });
+    (result.instanceConnectEndpoints ??= []).push(record.endpoint.InstanceConnectEndpointId ?? '');
   }
   return result;
 }

@@ -2,7 +2,8 @@
 // instance has "booted", and forwards every connection to one real sshd (sshTarget). Before boot the
 // address has no listener, so a connect is refused exactly like a booting EC2 instance; on stop or
 // terminate the listener closes and open connections are cut. Linux routes all of 127.0.0.0/8 to lo,
-// so binding these addresses needs no setup.
+// so binding these addresses needs no setup. Each gate connects upstream FROM its instance's address, so
+// sshd sees that address as the client's: its AuthorizedKeysCommand tells the instances apart by it.
 import net from 'node:net';
 
 export interface SshTarget {
@@ -44,7 +45,12 @@ export class Gates {
     // No Nagle on either hop, like a direct connection to an instance: the action's SSH socket
     // sets TCP_NODELAY, and a proxy that buffered small writes would add its delay to every round trip.
     const server = net.createServer({ noDelay: true }, (client) => {
-      const upstream = net.connect({ port: target.port, host: target.host, noDelay: true });
+      const upstream = net.connect({
+        port: target.port,
+        host: target.host,
+        localAddress: address,
+        noDelay: true,
+      });
       sockets.add(client).add(upstream);
       const drop = (): void => {
         client.destroy();

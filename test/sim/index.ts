@@ -4,11 +4,13 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import type { Clock } from './clock.js';
+import { TunnelServer, type Tunnel } from './eice-tunnel.js';
 import type { Faults } from './faults.js';
 import { seed, type Fixture, type SeedResult } from './fixtures.js';
+import { addEndpoint, validKeys, type EndpointSpec } from './instance-connect.js';
 import type { Consistency, LatencyOptions, Transitions } from './latency.js';
 import { Calls, createServer, type CallRecord } from './server.js';
-import type { State } from './state.js';
+import type { InstanceConnectEndpointRecord, State } from './state.js';
 import type { ThrottleOptions } from './throttle.js';
 import { World, type WorldOptions } from './world.js';
 
@@ -27,6 +29,36 @@ export { buildFixture } from './fixtures.js';
 export type { Consistency, Transitions, LatencyContext, TransitionKey } from './latency.js';
 export type { SshTarget } from './gates.js';
 export type { ObservedCall } from './world.js';
+export type { Tunnel } from './eice-tunnel.js';
+export type { EndpointSpec } from './instance-connect.js';
+
+/** EC2 Instance Connect: pushed keys and the Instance Connect Endpoint's tunnel server. */
+export interface InstanceConnect {
+  /** host:port of the tunnel server (TLS on 127.0.0.1): the DnsName of every endpoint. */
+  readonly dnsName: string;
+  /** PEM file of the tunnel server's self-signed certificate: give it to clients as NODE_EXTRA_CA_CERTS. */
+  readonly caFile: string;
+  /** The same certificate as text (a `ca` option for an in-process client). */
+  readonly caPem: string;
+  /** URL sshd's AuthorizedKeysCommand asks, with `?address=<instance address>&user=<OS user>`. */
+  readonly keysUrl: string;
+  /** Creates an endpoint (create-complete) in the subnet's VPC, as a fixture does. */
+  addEndpoint(spec?: EndpointSpec): InstanceConnectEndpointRecord;
+  /** Concurrent tunnels an endpoint accepts from now on (default 20). */
+  setMaxConnections(endpointId: string, max: number): void;
+  /** Unexpired pushed keys for the instance at this address and the OS user. */
+  keys(address: string, user: string): { instanceId?: string; keys: string[] };
+  /**
+   * How long pushed keys and tunnels last, in simulated ms (kept across reset). AWS's are 60 s and
+   * maxTunnelDuration seconds; a fast-forwarded world whose SSH traffic still takes real milliseconds
+   * (the end-to-end fleet) stretches them back to real time.
+   */
+  setTiming(opts: { keyLifetimeMs?: number; tunnelMsPerSecond?: number }): void;
+  /** Open tunnels (of one endpoint). */
+  openTunnels(endpointId?: string): Tunnel[];
+  /** Every tunnel since the last reset, closed ones with closedAt, closeCode and closeReason. */
+  tunnels(): Tunnel[];
+}
 
 export interface SimulatorOptions extends WorldOptions {
   /** Port on 127.0.0.1 (default 0: ephemeral). */
@@ -50,6 +82,7 @@ export interface Simulator {
   /** The calls of one action that act, oldest first: DryRun requests (a preflight's) left out. */
   sent(action: string): CallRecord[];
   readonly faults: Faults;
+  readonly instanceConnect: InstanceConnect;
   /** Seed result of the `fixture` option (empty when none). */
   readonly seeded: SeedResult;
   /** Client config for the SDK: { endpoint, region, credentials }. */
@@ -96,6 +129,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   });
   const port = (server.address() as AddressInfo).port;
   const endpoint = `http://127.0.0.1:${port}`;
+  const tunnels = await TunnelServer.start(world, calls);
   const sockets = new Set<import('node:net').Socket>();
   server.on('connection', (s) => {
     sockets.add(s);
@@ -114,6 +148,25 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     sent: (action) => calls.list.filter((c) => c.action === action && c.params.DryRun !== true),
     faults: world.faults,
+    instanceConnect: {
+      dnsName: tunnels.address,
+      caFile: tunnels.caFile,
+      caPem: tunnels.caPem,
+      keysUrl: `${endpoint}/_sim/instance-connect/keys`,
+      addEndpoint: (spec = {}) => addEndpoint(world, spec),
+      setMaxConnections: (endpointId, max) => {
+        const record = world.state.instanceConnectEndpoints.get(endpointId);
+        if (!record) throw new Error(`no EC2 Instance Connect Endpoint ${endpointId}`);
+        record.maxConnections = max;
+      },
+      keys: (address, user) => validKeys(world, address, user),
+      setTiming: ({ keyLifetimeMs, tunnelMsPerSecond }) => {
+        if (keyLifetimeMs !== undefined) world.keyLifetimeMs = keyLifetimeMs;
+        if (tunnelMsPerSecond !== undefined) world.tunnelMsPerSecond = tunnelMsPerSecond;
+      },
+      openTunnels: (endpointId) => tunnels.open(endpointId),
+      tunnels: () => tunnels.all(),
+    },
     seeded: { images: {}, launchTemplates: {}, groups: [] },
     clientConfig: () => ({
       endpoint,
@@ -122,6 +175,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     }),
     seed: (fixture) => seed(world, fixture),
     reset: async () => {
+      tunnels.reset();
       await world.reset();
       calls.clear();
       world.faults.clear();
@@ -143,6 +197,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       await Promise.all(ips.filter((ip) => world.gates.isOpen(ip)).map((ip) => world.gates.open(ip)));
     },
     stop: async () => {
+      await tunnels.stop();
       await world.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

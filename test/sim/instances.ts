@@ -82,7 +82,7 @@ export function launchInstance(world: World, spec: LaunchSpec): InstanceRecord {
     PrivateDnsName: `ip-${address.replaceAll('.', '-')}.ec2.internal`,
     PublicDnsName: '',
     SubnetId: spec.subnetId ?? 'subnet-0sim0000000000001',
-    VpcId: 'vpc-0sim0000000000001',
+    VpcId: world.state.vpcOf(spec.subnetId ?? 'subnet-0sim0000000000001'),
     Architecture: image?.Architecture ?? 'x86_64',
     RootDeviceName: image?.RootDeviceName ?? '/dev/xvda',
     RootDeviceType: 'ebs',

@@ -1,11 +1,12 @@
 // HTTP front: the EC2 and Auto Scaling Query protocols on one port (told apart by Version, else by the
 // action name), with response latency, throttling, fault injection and a call log around every call.
+// EC2 Instance Connect's JSON 1.1 calls are told apart by their X-Amz-Target header.
 // Signatures are not checked. Everything under /_sim is the control API, a path AWS never uses.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 
 import { autoscalingHandlers } from './autoscaling.js';
-import { decodeInput, encodeOutput, operationSchemas, type Service } from './codec.js';
+import { decodeInput, encodeOutput, operationSchemas, type Service, type ServiceName } from './codec.js';
 import { control } from './control.js';
 import { imageAttributeHandlers } from './ec2-image-attributes.js';
 import { imageHandlers } from './ec2-images.js';
@@ -14,6 +15,7 @@ import { templateHandlers } from './ec2-templates.js';
 import { volumeHandlers } from './ec2-volumes.js';
 import { SimError } from './errors.js';
 import type { Handler } from './handler.js';
+import { answerJson, instanceConnectEndpointHandlers } from './instance-connect.js';
 import { warmPoolHandlers } from './warm-pools.js';
 import type { World } from './world.js';
 import { errorXml, successXml } from './xml.js';
@@ -25,6 +27,7 @@ export const handlers: Record<Service, Record<string, Handler>> = {
     ...imageAttributeHandlers,
     ...templateHandlers,
     ...volumeHandlers,
+    ...instanceConnectEndpointHandlers,
   },
   autoscaling: { ...autoscalingHandlers, ...warmPoolHandlers },
 };
@@ -32,7 +35,7 @@ export const handlers: Record<Service, Record<string, Handler>> = {
 export interface CallRecord {
   seq: number;
   time: string;
-  service: Service;
+  service: ServiceName;
   action: string;
   /** The SDK-shaped input (what the client asked for). */
   params: Record<string, unknown>;
@@ -176,6 +179,17 @@ export function createServer(world: World, calls: Calls, sim: Parameters<typeof 
         const out = await control(sim, req.method ?? 'GET', url, text);
         res.writeHead(out.status, { 'content-type': 'application/json' });
         return res.end(JSON.stringify(out.body, null, 1));
+      }
+      // EC2 Instance Connect speaks JSON 1.1: the action is in X-Amz-Target, the input is the body.
+      const target = req.headers['x-amz-target'];
+      if (typeof target === 'string' && target) {
+        const out = await answerJson(world, calls, target, text);
+        res.writeHead(out.status, {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amzn-requestid': out.requestId,
+          ...(out.errorType ? { 'x-amzn-errortype': out.errorType } : {}),
+        });
+        return res.end(out.body);
       }
       const params = new URLSearchParams(url.search);
       for (const [k, v] of new URLSearchParams(text)) params.append(k, v);

@@ -11,6 +11,7 @@ import type {
   WarmPoolConfiguration,
 } from '@aws-sdk/client-auto-scaling';
 import type {
+  Ec2InstanceConnectEndpoint,
   Image,
   Instance,
   LaunchPermission,
@@ -53,6 +54,28 @@ export const DefaultSubnets = [
   'subnet-0bbbb000000000002',
 ];
 
+/** The VPC of every subnet not mapped in `State.subnetVpcs`. */
+export const DefaultVpc = 'vpc-0sim0000000000001';
+
+/** A second VPC with one subnet, so an instance can live outside an endpoint's VPC. */
+export const OtherVpc = { vpcId: 'vpc-0sim0000000000002', subnetId: 'subnet-0sim0000000000002' };
+
+/** An EC2 Instance Connect Endpoint and what the simulator enforces on its tunnels. */
+export interface InstanceConnectEndpointRecord {
+  endpoint: Ec2InstanceConnectEndpoint;
+  /** Concurrent tunnels it accepts (AWS: 20 per endpoint). */
+  maxConnections: number;
+}
+
+/** A key SendSSHPublicKey pushed: valid for one instance and OS user until `expiresAt` (simulated ms). */
+export interface PushedKey {
+  instanceId: string;
+  user: string;
+  /** `type base64` (the comment dropped), as an authorized_keys line. */
+  key: string;
+  expiresAt: number;
+}
+
 export interface TemplateRecord {
   template: LaunchTemplate;
   versions: Map<number, LaunchTemplateVersion>;
@@ -88,7 +111,13 @@ export class State {
   launchConfigurations = new Map<string, LaunchConfiguration>();
   refreshes = new Map<string, RefreshRecord>();
   /** Subnets that exist: the defaults plus every seeded one; delete one to make it stale. */
-  subnets = new Set<string>(DefaultSubnets);
+  subnets = new Set<string>([...DefaultSubnets, OtherVpc.subnetId]);
+  /** The VPC of each subnet outside the default VPC. */
+  subnetVpcs = new Map<string, string>([[OtherVpc.subnetId, OtherVpc.vpcId]]);
+  /** EC2 Instance Connect Endpoints by id. */
+  instanceConnectEndpoints = new Map<string, InstanceConnectEndpointRecord>();
+  /** Keys pushed with SendSSHPublicKey, expired ones included until the next push prunes them. */
+  pushedKeys: PushedKey[] = [];
   /** RunInstances by ClientToken. */
   launchesByToken = new Map<string, LaunchByToken>();
   /** Simulated time from which reads see an image CreateImage made (eventual consistency). */
@@ -135,6 +164,10 @@ export class State {
     return `127.${z}.${y}.${x}`;
   }
 
+  vpcOf(subnetId: string | undefined): string {
+    return (subnetId && this.subnetVpcs.get(subnetId)) || DefaultVpc;
+  }
+
   templateByName(name: string): TemplateRecord | undefined {
     for (const t of this.templates.values()) if (t.template.LaunchTemplateName === name) return t;
     return undefined;
@@ -160,6 +193,10 @@ export class State {
       groups: [...this.groups.values()],
       refreshes: [...this.refreshes.values()].map((r) => r.refresh),
       parameters: Object.fromEntries(this.parameters),
+      instanceConnectEndpoints: [...this.instanceConnectEndpoints.values()].map((r) => ({
+        ...r.endpoint,
+        maxConnections: r.maxConnections,
+      })),
     };
   }
 }

@@ -1,6 +1,6 @@
 // The world the handlers act on: resources, clock, latency model, SSH gates, faults and throttling.
 import { Clock } from './clock.js';
-import type { Service } from './codec.js';
+import type { ServiceName } from './codec.js';
 import { Faults } from './faults.js';
 import { Gates, type SshTarget } from './gates.js';
 import { Latency, type LatencyOptions } from './latency.js';
@@ -9,7 +9,7 @@ import { State } from './state.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
 
 export interface ObservedCall {
-  readonly service: Service;
+  readonly service: ServiceName;
   readonly action: string;
   /** The SDK-shaped input. */
   readonly params: Record<string, unknown>;
@@ -49,6 +49,14 @@ export class World {
    * such as its tags before a delete).
    */
   observer?: (call: ObservedCall, state: State) => unknown;
+  /** host:port of the EC2 Instance Connect Endpoint tunnel server: every endpoint's DnsName. */
+  tunnelAddress = '';
+  /** Simulated ms a key pushed with SendSSHPublicKey stays valid (AWS: 60 s). */
+  keyLifetimeMs = 60_000;
+  /** Simulated ms per second of a tunnel's maxTunnelDuration (1000: AWS's seconds). */
+  tunnelMsPerSecond = 1000;
+  /** Closes the tunnels of a deleted endpoint (set by the tunnel server). */
+  onEndpointDeleted?: (endpointId: string) => void;
 
   constructor(readonly options: WorldOptions = {}) {
     this.state = new State(options.accountId ?? '123456789012', options.region ?? 'us-east-1');

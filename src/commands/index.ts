@@ -20,8 +20,6 @@ export async function runCommand(ctx: CommandContext): Promise<void> {
     case 'cleanup':
       return cleanupCommand(ctx);
     case 'rollback':
-      // A rollback's plan and permission check are not built yet: refuse rather than roll for real.
-      if (config.dryRun) throw new Error('dry-run does not cover command rollback yet: nothing was changed');
       return rollbackCommand(ctx);
     case 'wait-idle':
       return ctx.deps.waitIdle(

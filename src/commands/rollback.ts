@@ -16,14 +16,20 @@ import { discover } from '../phases/discover.js';
 import { rollImage } from '../phases/pipeline.js';
 import type { PlannedGroup, PlannedImage } from '../phases/plan.js';
 import { chooseRollbackTarget, previousImageOf } from '../phases/rollback-target.js';
+import { autoScalingActions, firstPerTemplate } from '../phases/preflight.js';
+import { refreshPreferences } from '../phases/roll.js';
 import { createVersions } from '../phases/versions.js';
+import type { PermissionCheck, RunPlan } from '../report/plan.js';
 import { pipelineContext, type CommandContext } from './context.js';
+import { dryRunOrPreflight } from './preflight.js';
 
 /** Groups that run the same image and return to the same one share their new versions. */
 interface RollbackUnit {
   readonly image: PlannedImage;
   readonly targetImageId: string;
   readonly target: Image;
+  /** Why this image: "the image it ran before (…)". */
+  readonly why: string;
 }
 
 /** A commit shorter than a full SHA matches every commit tag it starts. */
@@ -64,6 +70,7 @@ export async function rollbackCommand(ctx: CommandContext): Promise<void> {
   const facts = await gatherFacts(groups, config.rollbackTo, ctx);
   const units = new Map<string, RollbackUnit & { groups: PlannedGroup[] }>();
   const lines: string[] = [];
+  const refused: { group: string; error: string }[] = [];
   for (const group of groups) {
     Object.assign(report.row(group.name), {
       sourceImageId: group.sourceImageId,
@@ -74,6 +81,7 @@ export async function rollbackCommand(ctx: CommandContext): Promise<void> {
     if ('error' in choice) {
       lines.push(`Cannot roll back: ${group.name} ${choice.error}`);
       report.fail(group.name, `cannot roll back: ${choice.error}`);
+      refused.push({ group: group.name, error: `cannot roll back: ${choice.error}` });
       continue;
     }
     if (choice.imageId === group.sourceImageId) {
@@ -92,6 +100,7 @@ export async function rollbackCommand(ctx: CommandContext): Promise<void> {
       },
       targetImageId: choice.imageId,
       target: facts.images.get(choice.imageId) as Image,
+      why: choice.why,
       groups: [],
     };
     unit.groups.push(group);
@@ -105,6 +114,26 @@ export async function rollbackCommand(ctx: CommandContext): Promise<void> {
     ].join('\n'),
   );
   core.endGroup();
+  const planned = [...units.values()];
+  const stop = await dryRunOrPreflight(ctx, {
+    targets: {
+      launches: [],
+      versions: planned.flatMap((unit) =>
+        firstPerTemplate(unit.groups).map((group) => ({ group, imageId: unit.targetImageId })),
+      ),
+      defaults: firstPerTemplate(
+        planned.flatMap((unit) => unit.groups).filter((g) => g.versionRef === '$Default'),
+      ),
+      instances: [],
+      afterLaunch: [],
+      autoScaling: autoScalingActions(
+        ctx,
+        planned.flatMap((unit) => unit.groups),
+      ),
+    },
+    describe: (checks) => rollbackPlan(planned, [...plan.failures, ...refused], ctx, checks),
+  });
+  if (stop) return;
   const options = { ctx: pipelineContext(ctx), report, limiter: createLimiter(config.maxParallel) };
   await Promise.all(
     [...units.values()].map(async (unit) => {
@@ -135,6 +164,39 @@ export async function rollbackCommand(ctx: CommandContext): Promise<void> {
       }
     }),
   );
+}
+
+/** The `plan` of a rollback: each image's way back, the versions it makes, the checks made. */
+function rollbackPlan(
+  units: readonly (RollbackUnit & { groups: readonly PlannedGroup[] })[],
+  notDeployable: readonly { group: string; error: string }[],
+  ctx: CommandContext,
+  checks: readonly PermissionCheck[],
+): RunPlan {
+  const { config } = ctx;
+  return {
+    command: config.command,
+    dryRun: config.dryRun,
+    groups: units.flatMap((unit) =>
+      unit.groups.map((g) => ({
+        group: g.name,
+        launchTemplateId: g.launchTemplateId,
+        launchTemplateName: g.launchTemplateName,
+        version: g.version,
+        versionRef: g.versionRef,
+        sourceImageId: g.sourceImageId,
+        newVersion: `new version of ${g.launchTemplateId} from version ${g.version} with ${unit.targetImageId}`,
+      })),
+    ),
+    images: units.map((unit) => ({
+      sourceImageId: unit.image.sourceImageId,
+      groups: unit.groups.map((g) => g.name),
+      how: `roll back to ${unit.targetImageId} (${unit.why})`,
+    })),
+    notDeployable,
+    refreshPreferences: refreshPreferences(config.roll, { autoRollback: config.roll.autoRollback }),
+    checks,
+  };
 }
 
 function describeTarget(target: RollbackTarget): string {

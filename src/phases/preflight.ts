@@ -5,7 +5,7 @@
  * profile and KMS for its encrypted volumes), CreateLaunchTemplateVersion per template,
  * ModifyLaunchTemplate for `$Default` groups, and StopInstances, CreateImage and TerminateInstances
  * on temporary instances that already exist (finalize). Auto Scaling has no DryRun: its calls are
- * listed as not checkable. A rollback or reuse builds its own targets and calls checkPermissions.
+ * listed as not checkable. A rollback builds its own targets (commands/rollback.ts).
  */
 import type { DryRunAnswer } from '../aws/dry-run.js';
 import {
@@ -44,7 +44,7 @@ export interface PreflightTargets {
 }
 
 /** One group per template: the run makes one version per template (phases/versions.ts). */
-function firstPerTemplate(groups: readonly PlannedGroup[]): PlannedGroup[] {
+export function firstPerTemplate(groups: readonly PlannedGroup[]): PlannedGroup[] {
   const seen = new Map<string, PlannedGroup>();
   for (const group of groups) if (!seen.has(group.launchTemplateId)) seen.set(group.launchTemplateId, group);
   return [...seen.values()];

@@ -22,6 +22,7 @@ import { DefaultPollIntervals } from '../../src/phases/context.js';
 import { idealOf, pipelineModel, refreshIdealOf } from './ideal.js';
 import { groupLags, indexCalls, parseTimeline, type GroupLags } from './lag.js';
 import { sampleProcess, type ProcessStats } from './process-stats.js';
+import type { TemporaryInstance } from '../../src/config/hand-off.js';
 
 /**
  * What a run measures: a deploy; a `rollback` after deploys of commits A and B (back to A's AMIs);
@@ -82,11 +83,8 @@ export interface ScenarioResult {
   readonly deploySpans: readonly number[];
 }
 
-interface InstanceOutput {
-  instanceId: string;
-  imageId: string;
-  groups: string[];
-}
+/** The `instances` output's element, as the action writes it (the type keeps this file in step). */
+type InstanceOutput = Pick<TemporaryInstance, 'instanceId' | 'sourceImageId' | 'groups'>;
 interface AmiOutput {
   imageId: string;
   sourceImageId: string;
@@ -229,11 +227,11 @@ async function analyse(run: {
       spans,
       trace: {
         group,
-        sourceImageId: instance?.imageId ?? '',
+        sourceImageId: instance?.sourceImageId ?? '',
         factors: f,
         launchTemplateId: templates[`bench-lt-${i}`] ?? '',
         instanceId: instance?.instanceId ?? '',
-        amiId: amis.find((a) => a.sourceImageId === instance?.imageId)?.imageId ?? '',
+        amiId: amis.find((a) => a.sourceImageId === instance?.sourceImageId)?.imageId ?? '',
         refreshEndedAt: refreshEnd.get(group),
       },
       profile,

@@ -10,6 +10,7 @@ import type { PermissionCheck, RunPlan } from '../../src/report/plan.js';
 import {
   DeployScript,
   errors,
+  mutatingCalls as mutating,
   output,
   temporaryInstances,
   threeGroups,
@@ -18,13 +19,6 @@ import {
 } from '../helpers/fleet.js';
 
 const fleet = useFleet({ seed: threeGroups });
-
-/** Calls that could have changed something: not a Describe, and not a DryRun. */
-function mutating(calls: readonly CallRecord[]): string[] {
-  return calls
-    .filter((call) => !call.action.startsWith('Describe') && call.params.DryRun !== true)
-    .map((call) => `${call.service}:${call.action}`);
-}
 
 const dryRunCalls = (action: string): CallRecord[] =>
   fleet().sim.calls.filter((call) => call.action === action && call.params.DryRun === true);

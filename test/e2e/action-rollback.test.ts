@@ -8,12 +8,14 @@ import type { ActionRun } from '../helpers/action-runner.js';
 import {
   ageEverything,
   errors,
+  mutatingCalls,
   output,
   threeGroups,
   transcript,
   useFleet,
   type RefreshOutput,
 } from '../helpers/fleet.js';
+import type { RunPlan } from '../../src/report/plan.js';
 
 const fleet = useFleet({ seed: threeGroups });
 
@@ -154,5 +156,48 @@ describe('rollback', () => {
     );
     expect(calls('CreateLaunchTemplateVersion')).toBe(0);
     expect(calls('StartInstanceRefresh')).toBe(0);
+  });
+
+  it('dry-run: prints the way back and checks it with DryRun, changing nothing; a refused check stops the real rollback', async () => {
+    const a = amisOf(await deploy(sha('a')));
+    const b = amisOf(await deploy(sha('b')));
+    fleet().sim.clearCalls();
+
+    const dry = await fleet().main(fleet().inputs({ command: 'rollback', 'dry-run': 'true' }));
+    expect(dry.exitCode, transcript(dry)).toBe(0);
+    expect(mutatingCalls(fleet().sim.calls)).toEqual([]);
+    expect(runningImages()).toEqual(b);
+    const plan = output<RunPlan>(dry, 'plan');
+    expect(plan).toMatchObject({ command: 'rollback', dryRun: true, notDeployable: [] });
+    expect(plan.groups.map((g) => g.group).sort()).toEqual([...Groups]);
+    for (const group of Groups) {
+      const image = plan.images.find((i) => i.groups.includes(group));
+      expect(image?.how, group).toMatch(
+        new RegExp(`^roll back to ${a.get(group)} \\(the image it ran before`),
+      );
+    }
+    const versionChecks = plan.checks.filter((c) => c.action === 'ec2:CreateLaunchTemplateVersion');
+    expect(versionChecks.length).toBeGreaterThan(0);
+    expect(versionChecks.map((c) => c.outcome)).toEqual(versionChecks.map(() => 'allowed'));
+    // shop-web follows $Default: its promotion is checked too.
+    expect(plan.checks.filter((c) => c.action === 'ec2:ModifyLaunchTemplate').map((c) => c.outcome)).toEqual([
+      'allowed',
+    ]);
+    const dryRunVersions = fleet().sim.calls.filter(
+      (c) => c.action === 'CreateLaunchTemplateVersion' && c.params.DryRun === true,
+    );
+    expect(dryRunVersions.map((c) => JSON.stringify(c.params))).toEqual(
+      versionChecks.map(() => expect.stringMatching(/"ImageId":"ami-/)),
+    );
+
+    fleet().sim.clearCalls();
+    fleet().sim.deny(['ec2:CreateLaunchTemplateVersion']);
+    const refused = await fleet().main(fleet().inputs({ command: 'rollback' }));
+    expect(refused.exitCode).toBe(1);
+    expect(errors(refused).join('\n')).toMatch(
+      /Preflight: \d+ permission check\(s\) failed, nothing was launched or changed[\s\S]*ec2:CreateLaunchTemplateVersion on lt-/,
+    );
+    expect(mutatingCalls(fleet().sim.calls)).toEqual([]);
+    expect(runningImages()).toEqual(b);
   });
 });

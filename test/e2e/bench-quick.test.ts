@@ -81,5 +81,12 @@ describe.skipIf(!sshdAvailable())('npm run bench -- --quick', () => {
     expect(stdout).toMatch(/^\| CreateImage +\| 1\.00 +\| 1\.00 +\| 1\.00 +\| 0\.00 +\| 0\.00 +\|$/m);
     expect(stdout).toMatch(/^\| StartInstanceRefresh +(\| 1\.00 +){5}\|$/m);
     expect(stdout).toMatch(/^\| refresh ended → seen \(refresh poll\) +\| max\(10, N\/10\) +\|/m);
+    // Every stage of every deploy row was traced (the lags join the call log, the outputs and the
+    // action's timeline: a renamed output field shows here as "– / –").
+    const lagHeader = lines.findIndex((l) => l.startsWith('| stage lag'));
+    const lagRows = lines.slice(lagHeader + 2, lagHeader + 10).map(cells);
+    expect(lagRows).toHaveLength(8);
+    for (const row of lagRows)
+      for (const value of row.slice(2)) expect(value, row[0]).toMatch(/^-?\d+\.\d \/ -?\d+\.\d$/);
   });
 });

@@ -26,7 +26,13 @@ import {
 } from './action-runner.js';
 import { startInProcessSshServer } from './ssh-server.js';
 import { freePort, sshdAvailable, startSshd, type TestSshServer } from './sshd.js';
-import { startSimulator, type Fixture, type SeedResult, type Simulator } from '../sim/index.js';
+import {
+  startSimulator,
+  type CallRecord,
+  type Fixture,
+  type SeedResult,
+  type Simulator,
+} from '../sim/index.js';
 
 /** 1 simulated second = 1 real millisecond: a whole deploy takes a few real seconds. */
 export const TimeScale = 0.001;
@@ -335,6 +341,13 @@ export function output<T = unknown>(run: ActionRun, name: string): T {
   const text = run.outputs[name];
   if (text === undefined) throw new Error(`output ${name} was not set; stdout:\n${run.stdout}`);
   return JSON.parse(text) as T;
+}
+
+/** Calls that could have changed something: not a Describe, and not a DryRun. */
+export function mutatingCalls(calls: readonly CallRecord[]): string[] {
+  return calls
+    .filter((call) => !call.action.startsWith('Describe') && call.params.DryRun !== true)
+    .map((call) => `${call.service}:${call.action}`);
 }
 
 /** The ::error:: annotations, each message as printed. */

@@ -17,7 +17,7 @@ import { startBenchEnv, type BenchEnv } from './env.js';
 import { DefaultProfile, groupFactors, type LatencyProfile } from './fleet.js';
 import { refreshBatches } from './ideal.js';
 import { runScenario, type RunKind, type ScenarioResult } from './measure.js';
-import { callsTable, failedGroups, lagTable, mainTable, scenarioLabel } from './table.js';
+import { callsTable, failedGroups, lagTable, mainTable, recoveryTable, scenarioLabel } from './table.js';
 
 export interface BenchOptions {
   readonly sizes: readonly number[];
@@ -180,6 +180,8 @@ export async function runBench(
       callsTable(results),
       '',
       lagTable(results, options.timeScale),
+      '',
+      recoveryTable(results, options.timeScale),
       '',
     ].join('\n');
     return { report, results, ok: results.every((r) => failedGroups(r) === 0) };

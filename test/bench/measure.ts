@@ -76,7 +76,10 @@ export interface ScenarioResult {
   /** CPU time of the main step, ms. */
   readonly cpuMs: number;
   readonly lags: readonly GroupLags[];
-  /** Real ms from spawning the step to its first RunInstances request, and from the last refresh seen to its exit. */
+  /**
+   * Real ms from spawning the step to its first call that acts (RunInstances for a deploy,
+   * StartInstanceRefresh for a recovery run), and from the last refresh seen to its exit.
+   */
   readonly headMs: number;
   readonly tailMs: number;
   /** Real ms of each deploy, from the action's timeline. */
@@ -117,7 +120,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     sshTarget: { host: env.sshd.host, port: env.sshd.port },
   });
   // Relative: each simulated instance's home is its own directory (see env.ts).
-  const remote = `deploy-${n}-${options.maxParallel}-${options.throttle ? 'throttled' : 'free'}`;
+  const remote = `${options.kind}-${n}-${options.maxParallel}-${options.throttle ? 'throttled' : 'free'}`;
   const runs: ActionRun[] = [];
   try {
     sim.setLatency({ override: latencyOverride({ sim, seeded: sim.seeded, profile, factors }) });
@@ -242,8 +245,10 @@ async function analyse(run: {
   });
   // Wall-clock epoch of the spawn, to compare with the call log's timestamps.
   const spawnedAt = Date.now() - (performance.now() - run.started);
-  // The launch itself, not the preflight's DryRun of it (which counts towards the overhead before it).
-  const firstLaunch = calls.find((c) => c.action === 'RunInstances' && c.params.DryRun !== true);
+  // The launch itself, not the preflight's DryRun of it (which counts towards the overhead before it);
+  // a recovery run launches nothing, so its head ends at its first refresh.
+  const firstAction = options.kind === 'deploy' ? 'RunInstances' : 'StartInstanceRefresh';
+  const firstLaunch = calls.find((c) => c.action === firstAction && c.params.DryRun !== true);
   const lastSeen = Math.max(
     ...calls.filter((c) => c.action === 'DescribeInstanceRefreshes').map((c) => c.end),
     firstLaunch?.end ?? 0,

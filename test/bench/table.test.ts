@@ -6,6 +6,7 @@ import {
   callsTable,
   failedGroups,
   lagTable,
+  recoveryTable,
   mainTable,
   MainColumns,
   markdownTable,
@@ -125,6 +126,18 @@ describe('failedGroups and serialRatio', () => {
     expect(serialRatio(parallel, [parallel, serial])).toBe(2.5);
     expect(serialRatio(parallel, [parallel, row({ n: 16, maxParallel: 1 })])).toBeUndefined();
     expect(serialRatio(serial, [parallel, serial])).toBeUndefined();
+  });
+});
+
+describe('recoveryTable', () => {
+  it('splits each recovery run into head, refreshes and tail, in simulated seconds, beside the ideal', () => {
+    const lines = recoveryTable(
+      [row({}), row({ kind: 'rollback', wallMs: 100, headMs: 20, tailMs: 5, idealMs: 70 })],
+      0.01,
+    ).split('\n');
+    expect(cells(lines[0]!)).toEqual(['recovery run, simulated s', 'N=4 rollback']);
+    expect(lines.slice(2).map((l) => cells(l).at(-1))).toEqual(['2.0', '7.5', '0.5', '10.0', '7.0']);
+    expect(recoveryTable([row({})], 0.01)).toBe('');
   });
 });
 

@@ -187,3 +187,30 @@ export function lagTable(all: readonly TableRow[], timeScale: number): string {
     ],
   );
 }
+
+/**
+ * Where a recovery run's wall time goes, simulated s: before its first refresh (process start,
+ * discovery, the target choice, preflight, new versions), the refreshes until the last one was
+ * seen ended, and after it (the summary, the exit); beside the ideal (slowest refresh + one poll).
+ */
+export function recoveryTable(all: readonly TableRow[], timeScale: number): string {
+  const rows = all.filter((r) => r.kind !== 'deploy');
+  if (rows.length === 0) return '';
+  const sim = (ms: number): string => fixed(ms / timeScale / 1000, 1);
+  return markdownTable(
+    ['recovery run, simulated s', ...rows.map(scenarioLabel)],
+    [
+      [
+        'start → first StartInstanceRefresh (process, discovery, plan, versions)',
+        ...rows.map((r) => sim(r.headMs)),
+      ],
+      [
+        'first StartInstanceRefresh → last refresh seen',
+        ...rows.map((r) => sim(r.wallMs - r.headMs - r.tailMs)),
+      ],
+      ['last refresh seen → exit (summary)', ...rows.map((r) => sim(r.tailMs))],
+      ['wall', ...rows.map((r) => sim(r.wallMs))],
+      ['ideal (slowest refresh + one poll)', ...rows.map((r) => sim(r.idealMs))],
+    ],
+  );
+}
